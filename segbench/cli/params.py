@@ -1,0 +1,104 @@
+"""Parsers for command-line values, as plain functions (property-tested) and Click types."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import click
+
+from segbench.errors import InputError
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
+               "g": 2**30, "gb": 10**9, "gib": 2**30, "t": 2**40, "tb": 10**12, "tib": 2**40}
+MAX_BATCH = 4096
+
+
+def parse_int_list(text: str, what: str = "batch sizes", maximum: int = MAX_BATCH) -> list[int]:
+    """'1,2,4,8' -> [1, 2, 4, 8]; each a positive integer, no duplicates, order kept."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if not parts or any(not p for p in parts):
+        raise InputError(f"{what} must be a comma-separated list of positive integers, got '{text}'")
+    values: list[int] = []
+    for part in parts:
+        if not re.fullmatch(r"\+?\d+", part):
+            raise InputError(f"{what}: '{part}' is not a positive integer")
+        value = int(part)
+        if value < 1:
+            raise InputError(f"{what}: {value} is impossible; use 1 or more")
+        if value > maximum:
+            raise InputError(f"{what}: {value} is larger than {maximum}")
+        if value not in values:
+            values.append(value)
+    return values
+
+
+def parse_name_list(values: tuple[str, ...] | list[str]) -> list[str]:
+    """Repeated options and comma lists alike: ('a,b', 'c') -> ['a', 'b', 'c']."""
+    out: list[str] = []
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def parse_bytes(text: str) -> int:
+    """'8G', '512MiB', '2.5GB', '1000000' -> bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise InputError(f"'{text}' is not a memory size (e.g. 8G, 512MiB, 2GB)")
+    value = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    if value < 1:
+        raise InputError(f"memory size must be positive, got '{text}'")
+    return int(value)
+
+
+def parse_model_size(text: str) -> tuple[int, int]:
+    """'1024' -> (1024, 1024); '640x480' (WxH) -> (480, 640) as (h, w)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(text))
+    if not match:
+        raise InputError(f"model size must be N or WxH, got '{text}'")
+    w = int(match.group(1))
+    h = int(match.group(2) or w)
+    if not (32 <= w <= 8192 and 32 <= h <= 8192):
+        raise InputError(f"model size {w}x{h} is out of range (32..8192)")
+    return h, w
+
+
+def parse_price(text: str) -> tuple[str, float]:
+    """'RTX 3060 12GB=250' -> ('RTX 3060 12GB', 250.0)."""
+    name, sep, value = str(text).rpartition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise InputError(f"price override must be NAME=USD, got '{text}'")
+    try:
+        price = float(value.strip().lstrip("$"))
+    except ValueError:
+        raise InputError(f"price override '{text}': '{value}' is not a number") from None
+    if not price > 0 or price != price or price == float("inf"):
+        raise InputError(f"price override '{text}': the price must be a positive number")
+    return name, price
+
+
+class Parsed(click.ParamType):
+    """A Click type that delegates to one of the parsers above (errors become Click usage errors)."""
+
+    def __init__(self, parser: Callable[[str], Any], name: str) -> None:
+        self.parser = parser
+        self.name = name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parser(value)
+        except InputError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+INT_LIST = Parsed(parse_int_list, "list")
+BYTES = Parsed(parse_bytes, "size")
+MODEL_SIZE = Parsed(parse_model_size, "size")
+PRICE = Parsed(parse_price, "NAME=USD")

@@ -1,0 +1,248 @@
+"""`segbench run`: timed sweeps of models x workloads x precisions x batch sizes into results/."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_seconds
+from segbench.cli.params import BYTES, INT_LIST, MODEL_SIZE, parse_name_list
+from segbench.errors import EXIT_FAILED, InputError
+
+# --quick: small sweeps that finish in minutes on 2 CPU cores, same models and published sizes.
+QUICK = {"batch_sizes": [1, 2], "warmup": 1, "min_iters": 3, "min_time": 1.0, "points_per_side": 8, "frames": 16,
+         "volume": (128, 128, 64), "depths": (64, 128, 200)}
+FULL = {"batch_sizes": [1, 2, 4, 8], "warmup": 2, "min_iters": 5, "min_time": 3.0, "points_per_side": 32, "frames": 48,
+        "volume": (512, 512, 200), "depths": ()}
+
+
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option("-m", "--model", "models", multiple=True, default=("sam2.1-tiny",), show_default=True,
+              help="Model name(s), repeatable or comma-separated. `segbench run --list-models` shows them.")
+@click.option("-w", "--workload", "workloads", multiple=True, default=("image",), show_default=True,
+              help="image | prompt | auto | video | volume (repeatable or comma-separated).")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps.")
+@click.option("--precision", "precisions", default="auto", show_default=True,
+              help="fp32 | fp16 | bf16, a comma list to sweep, or auto (the fastest honest one for the device).")
+@click.option("--batch-sizes", type=INT_LIST, default=None, help="Comma list, e.g. 1,2,4,8 (objects for video, "
+              "sliding-window batch for volume). Default 1,2,4,8; --quick 1,2.")
+@click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Untimed iterations first (default 2; quick 1).")
+@click.option("--min-iters", type=click.IntRange(1, 100000), default=None, help="At least this many timed iterations (default 5; quick 3).")
+@click.option("--min-time", type=click.FloatRange(0, 3600), default=None, help="And at least this many timed seconds (default 3; quick 1).")
+@click.option("--quick", is_flag=True, help="Small sweep that finishes in minutes on 2 CPU cores.")
+@click.option("--weights", type=click.Choice(["auto", "pretrained", "random"]), default="auto", show_default=True,
+              help="pretrained needs a checkpoint; random builds the same architecture for timing; auto uses pretrained when found.")
+@click.option("--checkpoint", type=click.Path(dir_okay=True), default=None,
+              help="SAM 2.1/MONAI .pt file, or a Hugging Face model directory for Mask2Former.")
+@click.option("-i", "--input", "inputs", multiple=True, type=click.Path(),
+              help="Image files or a folder; a video file or frame folder; a NIfTI/DICOM folder/.npy volume.")
+@click.option("--resolution", default=None, help="Size of synthetic images/frames: 480p | 720p | 1080p | WxH.")
+@click.option("--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size.")
+@click.option("--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8).")
+@click.option("--points-per-batch", type=click.IntRange(1, 4096), default=64, show_default=True, help="auto: points per decoder batch.")
+@click.option("--auto-mode", type=click.Choice(["relaxed", "default"]), default="relaxed", show_default=True,
+              help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults.")
+@click.option("--frames", type=click.IntRange(2, 100000), default=None, help="video: synthetic clip length (default 48; quick 16).")
+@click.option("--objects", type=INT_LIST, default=None, help="video: objects tracked at once (same as --batch-sizes).")
+@click.option("--prompt", type=click.Choice(["point", "box"]), default="point", show_default=True, help="video/volume: first-frame prompt.")
+@click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs).")
+@click.option("--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs).")
+@click.option("--volume", "volume_shape", default=None, help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64).")
+@click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96).")
+@click.option("--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap.")
+@click.option("--sw-batch-size", type=INT_LIST, default=None, help="volume: windows per forward (same as --batch-sizes).")
+@click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True,
+              help="volume: where window outputs are stitched; cpu lets long volumes fit on small GPUs.")
+@click.option("--max-ram", type=BYTES, default=None, help="Host RAM ceiling (e.g. 8G): allocations beyond it become an OOM result.")
+@click.option("--telemetry-interval", type=click.FloatRange(0, 60), default=0.1, show_default=True,
+              help="Seconds between telemetry samples; 0 turns telemetry off.")
+@click.option("--no-flops", is_flag=True, help="Skip counting model FLOPs.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Results file to append to (default: a new file under results/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout.")
+@click.option("--list-models", is_flag=True, help="List the registered models and exit.")
+def run(**kw: Any) -> None:
+    """Time models on this machine and record the results."""
+    if kw["list_models"]:
+        _list_models()
+        return
+    from segbench.sweep import execute
+
+    plan = build_plan(kw)
+    environment = _environment(plan.device)
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    err_console.print(f"[bold]segbench run[/] on {environment['hardware']} → {plan.output}")
+    try:
+        with _ProgressObserver() as observer:
+            records = execute(plan, environment, observer)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if kw["as_json"]:
+        emit_json([r.to_dict() for r in records])
+    else:
+        _table(records)
+    err_console.print(f"{len(records)} record(s) written to {plan.output}")
+    if any(r.status == "error" for r in records):
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+def build_plan(kw: dict[str, Any]):
+    from segbench.measure.device import default_precision, resolve_device
+    from segbench.measure.harness import MeasureSettings
+    from segbench.records.store import new_results_path
+    from segbench.sweep import RunPlan
+    from segbench.workloads.base import WorkloadOptions
+
+    preset = QUICK if kw["quick"] else FULL
+    workloads = parse_name_list(kw["workloads"])
+    for path in kw["inputs"]:
+        if not Path(path).exists():
+            raise InputError(f"input not found: {path}")
+    device = resolve_device(kw["device"])
+    precisions = parse_name_list([kw["precisions"]])
+    precisions = [default_precision(device) if p == "auto" else p for p in precisions]
+    batch_sizes = kw["sw_batch_size"] or kw["objects"] or kw["batch_sizes"] or preset["batch_sizes"]
+    settings = MeasureSettings(
+        warmup=preset["warmup"] if kw["warmup"] is None else kw["warmup"],
+        min_iters=kw["min_iters"] or preset["min_iters"],
+        min_time_s=preset["min_time"] if kw["min_time"] is None else kw["min_time"],
+    )
+    options = WorkloadOptions(
+        inputs=tuple(kw["inputs"]),
+        source_size=_source_size(kw["resolution"]),
+        points_per_side=kw["points_per_side"] or preset["points_per_side"],
+        points_per_batch=kw["points_per_batch"],
+        auto_mode=kw["auto_mode"],
+        frames=kw["frames"] or preset["frames"],
+        prompt=kw["prompt"],
+        offload_video_to_cpu=kw["offload_video_to_cpu"],
+        offload_state_to_cpu=kw["offload_state_to_cpu"],
+        volume=_volume_shape(kw["volume_shape"]) or preset["volume"],
+        roi=_roi(kw["roi"]),
+        overlap=kw["overlap"],
+        aggregate_on=kw["aggregate_on"],
+        depths=preset["depths"],
+    )
+    output = Path(kw["output"]) if kw["output"] else new_results_path()
+    if output.exists() and not output.is_file():
+        raise InputError(f"--output {output} is not a file")
+    return RunPlan(
+        models=parse_name_list(kw["models"]),
+        workloads=workloads,
+        precisions=precisions,
+        batch_sizes=list(batch_sizes),
+        device=device,
+        output=output,
+        weights=kw["weights"],
+        checkpoint=kw["checkpoint"],
+        resolution=kw["model_size"],
+        settings=settings,
+        options=options,
+        max_ram_bytes=kw["max_ram"],
+        telemetry_interval_s=kw["telemetry_interval"] or None,
+        count_flops=not kw["no_flops"],
+    )
+
+
+def _source_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    from segbench.inputs.parsing import parse_resolution
+
+    return parse_resolution(text)
+
+
+def _volume_shape(text: str | None) -> tuple[int, int, int] | None:
+    if text is None:
+        return None
+    from segbench.inputs.parsing import parse_volume_shape
+
+    return parse_volume_shape(text)
+
+
+def _roi(text: str | None) -> tuple[int, int, int] | None:
+    if text is None:
+        return None
+    from segbench.inputs.parsing import parse_roi
+
+    return parse_roi(text)
+
+
+def _environment(device) -> dict[str, Any]:
+    from segbench.records.environment import fingerprint
+
+    return fingerprint(device)
+
+
+def _list_models() -> None:
+    from segbench.models.registry import MODELS
+
+    table = Table(title="Registered models")
+    for column in ("name", "family", "workloads", "published size", "description"):
+        table.add_column(column)
+    for spec in MODELS.values():
+        size = "x".join(str(v) for v in (spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution))
+        table.add_row(spec.name, spec.family, ", ".join(spec.workloads), size, spec.description)
+    console().print(table)
+
+
+class _ProgressObserver:
+    """Rich progress on stderr: one bar per measured point, notes printed above it."""
+
+    def __enter__(self) -> "_ProgressObserver":
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(), console=err_console, transient=False,
+        )
+        self.progress.__enter__()
+        self.task = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def point_started(self, label: str, min_iters: int) -> None:
+        self.task = self.progress.add_task(label, total=min_iters, last="warm-up")
+
+    def sample(self, index: int, seconds: float) -> None:
+        if self.task is not None:
+            total = max(self.progress.tasks[-1].total or 0, index)
+            self.progress.update(self.task, completed=index, total=total, last=fmt_seconds(seconds))
+
+    def record(self, record) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, last=record.status if record.status != "ok" else "done")
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(f"[dim]note:[/] {text}")
+
+
+def _table(records) -> None:
+    table = Table(title="segbench run")
+    for column in ("model", "workload", "prec", "batch", "status", "median", "p90", "throughput", "peak mem", "TFLOP/s"):
+        table.add_column(column, justify="left" if column in ("model", "workload", "status") else "right")
+    for r in records:
+        lat = r.stats.get("latency_s", {})
+        ips = r.stats.get("items_per_s")
+        mem = r.memory.get("peak_allocated_bytes") or r.memory.get("peak_rss_bytes")
+        tflops = r.flops.get("achieved_tflops")
+        status = r.status if r.status == "ok" else f"[red]{r.status}[/]"
+        table.add_row(r.model, r.workload, r.precision, str(r.batch_size), status, fmt_seconds(lat.get("median")),
+                      fmt_seconds(lat.get("p90")), f"{ips:.2f} {r.stats.get('item_unit', '')}/s" if ips else "-",
+                      fmt_bytes(mem), f"{tflops:.2f}" if tflops else "-")
+    console().print(table)
+    if any(r.weights == "random" for r in records):
+        console().print("[yellow]Timings used random weights:[/] real for this architecture's speed and memory; "
+                        "masks and mask counts are not representative.")
+    for r in records:
+        if r.error:
+            console().print(f"[red]{r.model} {r.workload} {r.precision} b{r.batch_size}:[/] {r.error}")

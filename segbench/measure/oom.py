@@ -1,0 +1,32 @@
+"""Recognising out-of-memory errors so a sweep can record them as results."""
+
+from __future__ import annotations
+
+import gc
+
+import torch
+
+_OOM_TEXT = (
+    "out of memory",
+    "can't allocate memory",
+    "cannot allocate memory",
+    "not enough memory",
+    "cuda error: out of memory",
+    "mps backend out of memory",
+)
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    if isinstance(exc, RuntimeError):
+        text = str(exc).lower()
+        return any(marker in text for marker in _OOM_TEXT)
+    return False
+
+
+def release_memory() -> None:
+    """Give back what the failed configuration held before the next one starts."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

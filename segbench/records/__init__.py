@@ -1,0 +1,1 @@
+"""Result records: the schema, the environment fingerprint, and the atomic JSON Lines store."""

@@ -1,0 +1,86 @@
+"""The environment fingerprint stored with every record: hardware, driver, versions, threads, commit."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_PACKAGES = ("segbench", "torch", "torchvision", "sam2", "transformers", "monai", "numpy", "nvidia-ml-py")
+# Variables that change how fast torch runs on the CPU; recorded when set.
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_AFFINITY", "CUDA_VISIBLE_DEVICES")
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit() -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout segbench runs from; CI may set SEGBENCH_GIT_COMMIT instead."""
+    if os.environ.get("SEGBENCH_GIT_COMMIT"):
+        return os.environ["SEGBENCH_GIT_COMMIT"], None
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return None, None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+        return commit.stdout.strip(), bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def hardware_name(device: torch.device, probe: dict[str, Any]) -> str:
+    """A short name of what did the work, used to tell machines apart in compare and report."""
+    if device.type == "cuda":
+        gpus = probe.get("gpus") or []
+        index = device.index or 0
+        if index < len(gpus) and gpus[index].get("name"):
+            return str(gpus[index]["name"])
+        return torch.cuda.get_device_name(index)
+    cpu = probe.get("cpu") or {}
+    model = cpu.get("model") or platform.processor() or "unknown CPU"
+    return f"{model} ({torch.get_num_threads()} threads)"
+
+
+def fingerprint(device: torch.device, probe: dict[str, Any] | None = None) -> dict[str, Any]:
+    if probe is None:
+        from segbench.probe import collect
+
+        probe = collect()
+    commit, dirty = git_commit()
+    gpu = None
+    if device.type == "cuda":
+        gpus = probe.get("gpus") or []
+        index = device.index or 0
+        gpu = gpus[index] if index < len(gpus) else {"name": torch.cuda.get_device_name(index)}
+    return {
+        "hardware": hardware_name(device, probe),
+        "device": str(device),
+        "host": socket.gethostname(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": probe.get("cpu"),
+        "memory": probe.get("memory"),
+        "gpu": gpu,
+        "torch": probe.get("torch"),
+        "versions": versions(),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "env": {k: os.environ[k] for k in _THREAD_VARS if k in os.environ},
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }

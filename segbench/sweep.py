@@ -1,0 +1,226 @@
+"""A run plan (models x workloads x precisions x batch sizes) and its execution into records.
+
+Each point is measured by the one harness and appended to the results file as soon as it is done,
+so Ctrl-C, a crash in a later point or an OOM never loses what was measured. Failures are rows:
+an OOM stops the batch from growing, any other error is recorded and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from segbench.errors import InputError, Interrupted
+from segbench.measure import stats as S
+from segbench.measure.device import autocast, check_precision
+from segbench.measure.flops import achieved
+from segbench.measure.harness import Measurement, MeasureSettings, Timer, measure
+from segbench.measure.memory import PeakMemory, ram_ceiling
+from segbench.measure.oom import is_oom, release_memory
+from segbench.models.base import LoadOptions
+from segbench.models.registry import get_spec, load_model
+from segbench.records.schema import Record
+from segbench.records.store import append_records
+from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.registry import WORKLOADS, build_workload
+
+
+@dataclass
+class RunPlan:
+    models: list[str]
+    workloads: list[str]
+    precisions: list[str]
+    batch_sizes: list[int]
+    device: torch.device
+    output: Path
+    weights: str = "auto"  # auto | pretrained | random
+    checkpoint: str | None = None
+    resolution: tuple[int, ...] | None = None  # model input size; None: each model's published size
+    settings: MeasureSettings = field(default_factory=MeasureSettings)
+    options: WorkloadOptions = field(default_factory=WorkloadOptions)
+    max_ram_bytes: int | None = None  # host RAM ceiling: allocations beyond it become an OOM result
+    telemetry_interval_s: float | None = 0.1  # None: no telemetry
+    count_flops: bool = True
+    kind: str = "run"
+
+    def points(self) -> int:
+        return len(self.models) * len(self.workloads) * len(self.precisions) * len(self.batch_sizes)
+
+
+class Observer(Protocol):
+    """What the CLI hears while a sweep runs (progress bars, notes)."""
+
+    def point_started(self, label: str, min_iters: int) -> None: ...
+    def sample(self, index: int, seconds: float) -> None: ...
+    def record(self, record: Record) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class _Silent:
+    def point_started(self, label: str, min_iters: int) -> None: ...
+    def sample(self, index: int, seconds: float) -> None: ...
+    def record(self, record: Record) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+def validate(plan: RunPlan) -> None:
+    """Every name and number checked before any model loads."""
+    if not plan.models:
+        raise InputError("no model given")
+    for workload in plan.workloads:
+        if workload not in WORKLOADS:
+            raise InputError(f"unknown workload '{workload}' (known: {', '.join(WORKLOADS)})")
+    for name in plan.models:
+        spec = get_spec(name)
+        if not any(w in spec.workloads for w in plan.workloads):
+            raise InputError(f"{name} supports none of the workloads {', '.join(plan.workloads)} (it supports: {', '.join(spec.workloads)})")
+    for precision in plan.precisions:
+        check_precision(plan.device, precision)
+    if not plan.batch_sizes or any(b < 1 for b in plan.batch_sizes):
+        raise InputError("batch sizes must be positive integers")
+    if plan.checkpoint and len(plan.models) > 1:
+        raise InputError("--checkpoint names one model's weights; give exactly one --model with it")
+
+
+def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | None = None) -> list[Record]:
+    """Run every point, appending each record to `plan.output` as it completes."""
+    observer = observer or _Silent()
+    validate(plan)
+    run_id = uuid.uuid4().hex[:12]
+    done: list[Record] = []
+    for model_name in plan.models:
+        spec = get_spec(model_name)
+        workloads = [w for w in plan.workloads if w in spec.workloads]
+        skipped = [w for w in plan.workloads if w not in spec.workloads]
+        if skipped:
+            observer.note(f"{model_name}: skipping workload(s) it does not support: {', '.join(skipped)}")
+        for purpose, group in _by_purpose(workloads):
+            loaded = load_model(
+                model_name,
+                LoadOptions(plan.device, plan.weights, plan.checkpoint, plan.resolution, purpose=purpose),
+            )
+            weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
+            observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
+            for note in loaded.notes:
+                observer.note(f"{model_name}: {note}")
+            for workload_name in group:
+                workload = build_workload(workload_name, loaded, plan.device, plan.options)
+                for note in workload.notes:
+                    observer.note(note)
+                flops = _flops(workload, plan, observer)
+                for precision in plan.precisions:
+                    _sweep_batches(plan, workload, precision, flops, environment, run_id, observer, done)
+            del loaded
+            release_memory()
+    return done
+
+
+def _by_purpose(workloads: list[str]) -> list[tuple[str, list[str]]]:
+    """SAM 2.1 builds a different predictor for video; group workloads by what they need built."""
+    image = [w for w in workloads if w != "video"]
+    video = [w for w in workloads if w == "video"]
+    return [(p, ws) for p, ws in (("image", image), ("video", video)) if ws]
+
+
+def _flops(workload: Workload, plan: RunPlan, observer: Observer) -> int | None:
+    if not plan.count_flops:
+        return None
+    try:
+        with torch.inference_mode():
+            return workload.count_flops_per_item()
+    except Exception as exc:  # counting is a bonus; never fail a run over it
+        observer.note(f"{workload.model.spec.name}/{workload.name}: FLOPs not counted ({type(exc).__name__}: {exc})")
+        return None
+
+
+def _sweep_batches(plan, workload, precision, flops, environment, run_id, observer, done) -> None:
+    largest_ok = None
+    for batch_size in plan.batch_sizes:
+        if not workload.supports_batch_size(batch_size):
+            observer.note(f"{workload.model.spec.name}/{workload.name}: batch size {batch_size} does not apply; skipped")
+            continue
+        record = _measure_point(plan, workload, precision, batch_size, flops, environment, run_id, observer)
+        append_records(plan.output, [record])
+        done.append(record)
+        observer.record(record)
+        if record.status == "interrupted":
+            raise Interrupted(f"interrupted: {len(done) - 1} finished record(s) and the interrupted one kept in {plan.output}")
+        if record.status == "ok":
+            largest_ok = batch_size
+        if record.status == "oom":
+            fit = f"the largest that fit was {largest_ok}" if largest_ok else "no batch size fit"
+            observer.note(f"{workload.model.spec.name}/{workload.name}/{precision}: out of memory at batch {batch_size}; {fit}")
+            break
+
+
+def _measure_point(plan, workload, precision, batch_size, flops, environment, run_id, observer) -> Record:
+    model = workload.model
+    record = Record(
+        model=model.spec.name,
+        workload=workload.name,
+        precision=precision,
+        batch_size=batch_size,
+        device=str(plan.device),
+        kind=plan.kind,
+        weights=model.weights,
+        checkpoint=model.checkpoint,
+        model_family=model.spec.family,
+        settings=plan.settings.to_dict(),
+        environment=environment,
+        run_id=run_id,
+    )
+    observer.point_started(f"{model.spec.name} {workload.name} {precision} b{batch_size}", plan.settings.min_iters)
+    measurement = Measurement()
+    peak = PeakMemory(plan.device)
+    try:
+        record.input = workload.input_info()
+        record.params = workload.params()
+        with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
+            step = workload.prepare(batch_size)
+            measurement = measure(step, Timer(plan.device), plan.settings, on_sample=observer.sample)
+        record.memory = peak.result()
+        record.metrics = workload.metrics()
+        record.status = "interrupted" if measurement.interrupted else "ok"
+    except KeyboardInterrupt:
+        record.status = "interrupted"
+    except Exception as exc:
+        record.status = "oom" if is_oom(exc) else "error"
+        record.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+        record.memory = peak.result()
+        del exc
+        release_memory()
+    record.notes = list(workload.notes)
+    record.samples_s = measurement.samples_s
+    _fill_stats(record, workload, measurement, flops)
+    return record
+
+
+def _fill_stats(record: Record, workload: Workload, measurement: Measurement, flops: int | None) -> None:
+    items = workload.items_per_step(record.batch_size)
+    latency = S.summarize(measurement.samples_s)
+    record.stats = {"latency_s": latency, "item_unit": workload.item_unit, "items_per_step": items}
+    if latency["n"]:
+        record.stats["per_item_latency_s"] = S.scaled(latency, items)
+        record.stats["items_per_s"] = items / latency["median"] if latency["median"] > 0 else None
+        record.stats["warmup_s"] = measurement.warmup_s
+        if S.is_noisy(latency):
+            record.notes.append(f"noisy timings: IQR is {latency['iqr_rel']:.0%} of the median")
+    flops_per_step = flops * items if flops else None
+    record.flops = {"per_item": flops, **achieved(flops_per_step, latency.get("median"), _peak_tflops(record))}
+
+
+def _peak_tflops(record: Record) -> float | None:
+    """The device's peak for this precision from the GPU catalog, where the device is in it."""
+    if not record.device.startswith("cuda"):
+        return None
+    try:
+        from segbench.advisor.catalog import load_catalog
+
+        match = load_catalog().match(str(record.environment.get("hardware", "")))
+        return match.spec.peak_tflops(record.precision)
+    except Exception:
+        return None

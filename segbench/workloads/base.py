@@ -1,0 +1,72 @@
+"""The interface between workloads and the harness: inputs prepared once, a `step()` to time."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from segbench.models.base import LoadedModel
+
+
+@dataclass
+class WorkloadOptions:
+    """Everything a workload may take from the command line; each workload reads what it needs."""
+
+    inputs: tuple[str, ...] = ()  # image files/folders, a video, a volume; empty: synthetic
+    source_size: tuple[int, int] | None = None  # (h, w) of synthetic images/frames
+    points_per_side: int = 32  # auto: the point grid of the automatic mask generator
+    points_per_batch: int = 64  # auto: points decoded per forward of the mask decoder
+    auto_mode: str = "relaxed"  # auto: "default" thresholds or "relaxed" (realistic post-processing load)
+    frames: int = 24  # video: clip length when synthetic
+    prompt: str = "point"  # video/volume-sam: "point" or "box" on the first frame
+    offload_video_to_cpu: bool = False
+    offload_state_to_cpu: bool = False
+    volume: tuple[int, int, int] | None = None  # volume: synthetic phantom size (w, h, d)
+    roi: tuple[int, int, int] | None = None  # volume: sliding-window size (w, h, d)
+    overlap: float = 0.25
+    aggregate_on: str = "device"  # volume: where sliding-window outputs are stitched ("cpu" or "device")
+    depths: tuple[int, ...] = ()  # volume: extra depths for the memory-vs-depth curve
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Workload(ABC):
+    """One use of a model. Subclasses set `name` and `item_unit` and implement the abstract methods."""
+
+    name: str = ""
+    item_unit: str = "image"
+
+    def __init__(self, model: LoadedModel, device: torch.device, options: WorkloadOptions) -> None:
+        self.model = model
+        self.device = device
+        self.options = options
+        self.notes: list[str] = []
+
+    @abstractmethod
+    def prepare(self, batch_size: int) -> Callable[[], Any]:
+        """Make inputs for one batch size and return the step to time (inputs already on the device)."""
+
+    def items_per_step(self, batch_size: int) -> int:
+        return batch_size
+
+    def supports_batch_size(self, batch_size: int) -> bool:
+        return batch_size >= 1
+
+    @abstractmethod
+    def count_flops_per_item(self) -> int | None:
+        """FLOPs for one item, counted on the meta device (see measure/flops.py); None if not countable."""
+
+    def params(self) -> dict[str, Any]:
+        """Parameters that change the cost, recorded and used to match records."""
+        return {"resolution": list(self.model.resolution)}
+
+    def input_info(self) -> dict[str, Any]:
+        """{"source", "key", ...}: `key` identifies the input for `compare`."""
+        return {"source": "synthetic", "key": "synthetic"}
+
+    def metrics(self) -> dict[str, Any]:
+        """Workload-specific results after the last measured step (masks produced, fps, ...)."""
+        return {}

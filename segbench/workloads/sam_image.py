@@ -1,0 +1,177 @@
+"""SAM 2.1 on still images: the encoder pass, interactive prompts, and automatic masks."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from segbench.measure.flops import count_flops
+from segbench.models.registry import build_on_meta
+from segbench.models.sam import feature_sizes
+from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.images import images_for
+
+
+def make_predictor(model: torch.nn.Module, size: int, **kwargs: Any):
+    """SAM2ImagePredictor as users build it, with its cached feature sizes matched to `size`."""
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+    predictor = SAM2ImagePredictor(model, **kwargs)
+    predictor._bb_feat_sizes = feature_sizes(size)  # sam2 hard-codes the 1024 sizes
+    return predictor
+
+
+def encoder_flops(model_name: str, size: int) -> int:
+    meta = build_on_meta(model_name, (size, size))
+    x = torch.empty(1, 3, size, size, device="meta")
+    return count_flops(lambda: meta.forward_image(x))
+
+
+class _SamStill(Workload):
+    def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
+        super().__init__(model, device, options)
+        self.size = int(model.resolution[0])
+        self.images, self._input = images_for(options)
+        self.predictor = make_predictor(model.module, self.size)
+
+    def input_info(self) -> dict[str, Any]:
+        return dict(self._input)
+
+    def _batch(self, batch_size: int) -> list[np.ndarray]:
+        return [self.images[i % len(self.images)] for i in range(batch_size)]
+
+
+class SamImage(_SamStill):
+    """`set_image` / `set_image_batch`: transforms plus the image encoder, as a labeling tool calls it."""
+
+    name = "image"
+
+    def prepare(self, batch_size: int) -> Callable[[], Any]:
+        batch = self._batch(batch_size)
+        if batch_size == 1:
+            return lambda: self.predictor.set_image(batch[0])
+        return lambda: self.predictor.set_image_batch(batch)
+
+    def count_flops_per_item(self) -> int | None:
+        return encoder_flops(self.model.spec.name, self.size)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "timed": "set_image (transforms + image encoder)"}
+
+
+class SamPrompt(_SamStill):
+    """One point and one box prompt per object, decoded against a cached image embedding."""
+
+    name = "prompt"
+    item_unit = "prompt"
+
+    def prepare(self, batch_size: int) -> Callable[[], Any]:
+        image = self.images[0]
+        self.predictor.set_image(image)  # the embedding is cached once, as in an annotation tool
+        h, w = image.shape[:2]
+        rng = np.random.default_rng(self.options.seed)
+        points = np.stack([rng.uniform([0, 0], [w - 1, h - 1]) for _ in range(batch_size)])[:, None, :]
+        labels = np.ones((batch_size, 1), dtype=np.int64)
+        corners = rng.uniform([0, 0], [w / 2, h / 2], size=(batch_size, 2))
+        boxes = np.concatenate([corners, corners + [w / 3, h / 3]], axis=1)
+        self._last: dict[str, Any] = {}
+
+        def step() -> None:
+            self.predictor.predict(point_coords=points, point_labels=labels, multimask_output=True)
+            masks, _, _ = self.predictor.predict(box=boxes, multimask_output=False)
+            self._last["mask_shape"] = list(masks.shape)
+
+        return step
+
+    def items_per_step(self, batch_size: int) -> int:
+        return 2 * batch_size  # a point prompt and a box prompt per object
+
+    def count_flops_per_item(self) -> int | None:
+        return decoder_flops_per_prompt(self.predictor, self.images[0])
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "timed": "predict(point) + predict(box) on a cached embedding"}
+
+
+def decoder_flops_per_prompt(predictor, image: np.ndarray) -> int:
+    """Prompt encoder + mask decoder for one point, counted on real tensors under the math
+    attention backend (so attention is counted); cheap: the decoder is a few tens of ms."""
+    h, w = image.shape[:2]
+    if not predictor._is_image_set:
+        predictor.set_image(image)
+    with torch.inference_mode(), sdpa_kernel(SDPBackend.MATH):
+        return count_flops(
+            lambda: predictor.predict(
+                point_coords=np.array([[w / 2, h / 2]]), point_labels=np.array([1]), multimask_output=True
+            )
+        )
+
+
+class SamAuto(_SamStill):
+    """SAM2AutomaticMaskGenerator on one image per step.
+
+    With random weights and the default thresholds almost every mask is filtered out, which skips
+    most post-processing and understates the cost; "relaxed" mode lets masks through the filters so
+    NMS, RLE encoding and hole filling do a realistic amount of work.
+    """
+
+    name = "auto"
+    RELAXED = {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
+
+    def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
+        super().__init__(model, device, options)
+        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+        thresholds = self.RELAXED if options.auto_mode == "relaxed" else {}
+        self.generator = SAM2AutomaticMaskGenerator(
+            model.module,
+            points_per_side=options.points_per_side,
+            points_per_batch=options.points_per_batch,
+            **thresholds,
+        )
+        self.generator.predictor._bb_feat_sizes = feature_sizes(self.size)
+        self._masks: list[int] = []
+        if model.weights == "random":
+            self.notes.append(
+                "auto: mask counts come from random weights and are not representative of a trained model"
+                + ("; relaxed filters keep post-processing busy" if options.auto_mode == "relaxed" else
+                   "; default filters drop nearly every mask, so post-processing cost is understated")
+            )
+
+    def supports_batch_size(self, batch_size: int) -> bool:
+        return batch_size == 1  # the generator's batch is --points-per-batch
+
+    def prepare(self, batch_size: int) -> Callable[[], Any]:
+        image = self.images[0]
+
+        def step() -> None:
+            self._masks.append(len(self.generator.generate(image)))
+
+        return step
+
+    def count_flops_per_item(self) -> int | None:
+        # Encoder once, plus the decoder for every grid point; post-processing is not FLOP work.
+        per_prompt = decoder_flops_per_prompt(self.predictor, self.images[0])
+        return encoder_flops(self.model.spec.name, self.size) + per_prompt * self.options.points_per_side**2
+
+    def params(self) -> dict[str, Any]:
+        return {
+            **super().params(),
+            "points_per_side": self.options.points_per_side,
+            "points_per_batch": self.options.points_per_batch,
+            "auto_mode": self.options.auto_mode,
+            "timed": "generate(image): encoder, grid decoding and post-processing",
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        if not self._masks:
+            return {}
+        return {
+            "masks_median": float(np.median(self._masks)),
+            "masks_min": int(min(self._masks)),
+            "masks_max": int(max(self._masks)),
+            "masks_representative": self.model.weights == "pretrained" and self.options.auto_mode == "default",
+        }
