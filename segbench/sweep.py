@@ -26,7 +26,7 @@ from segbench.models.registry import get_spec, load_model
 from segbench.records.schema import Record
 from segbench.records.store import append_records
 from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.registry import WORKLOADS, build_workload
+from segbench.workloads.registry import WORKLOADS, build_workload, purpose_of
 
 
 @dataclass
@@ -98,7 +98,7 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
         skipped = [w for w in plan.workloads if w not in spec.workloads]
         if skipped:
             observer.note(f"{model_name}: skipping workload(s) it does not support: {', '.join(skipped)}")
-        for purpose, group in _by_purpose(workloads):
+        for purpose, group in _by_purpose(workloads, spec.family):
             loaded = load_model(
                 model_name,
                 LoadOptions(plan.device, plan.weights, plan.checkpoint, plan.resolution, purpose=purpose),
@@ -119,11 +119,12 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
     return done
 
 
-def _by_purpose(workloads: list[str]) -> list[tuple[str, list[str]]]:
+def _by_purpose(workloads: list[str], family: str) -> list[tuple[str, list[str]]]:
     """SAM 2.1 builds a different predictor for video; group workloads by what they need built."""
-    image = [w for w in workloads if w != "video"]
-    video = [w for w in workloads if w == "video"]
-    return [(p, ws) for p, ws in (("image", image), ("video", video)) if ws]
+    groups: dict[str, list[str]] = {}
+    for workload in workloads:
+        groups.setdefault(purpose_of(workload, family), []).append(workload)
+    return list(groups.items())
 
 
 def _flops(workload: Workload, plan: RunPlan, observer: Observer) -> int | None:
@@ -169,7 +170,7 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         weights=model.weights,
         checkpoint=model.checkpoint,
         model_family=model.spec.family,
-        settings=plan.settings.to_dict(),
+        settings=workload.settings_for(plan.settings).to_dict(),
         environment=environment,
         run_id=run_id,
     )
@@ -181,7 +182,7 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         record.params = workload.params()
         with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
             step = workload.prepare(batch_size)
-            measurement = measure(step, Timer(plan.device), plan.settings, on_sample=observer.sample)
+            measurement = measure(step, Timer(plan.device), workload.settings_for(plan.settings), on_sample=observer.sample)
         record.memory = peak.result()
         record.metrics = workload.metrics()
         record.status = "interrupted" if measurement.interrupted else "ok"

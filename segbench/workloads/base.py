@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import torch
 
+from segbench.measure.harness import MeasureSettings
 from segbench.models.base import LoadedModel
 
 
@@ -38,6 +39,7 @@ class Workload(ABC):
 
     name: str = ""
     item_unit: str = "image"
+    purpose: str = "image"  # what the model must be built for: "image", or "video" (SAM 2.1's video predictor)
 
     def __init__(self, model: LoadedModel, device: torch.device, options: WorkloadOptions) -> None:
         self.model = model
@@ -48,6 +50,11 @@ class Workload(ABC):
     @abstractmethod
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         """Make inputs for one batch size and return the step to time (inputs already on the device)."""
+
+    def settings_for(self, settings: MeasureSettings) -> MeasureSettings:
+        """The harness settings this workload needs; e.g. video times frames, with the memory-bank
+        fill-up as its warm-up. Default: the plan's settings unchanged."""
+        return settings
 
     def items_per_step(self, batch_size: int) -> int:
         return batch_size

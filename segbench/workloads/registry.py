@@ -26,13 +26,25 @@ WORKLOADS: dict[str, dict[str, str]] = {
 }
 
 
+def _class(name: str, family: str) -> type[Workload] | None:
+    target = WORKLOADS.get(name, {}).get(family)
+    if target is None:
+        return None
+    module_name, cls_name = target.split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def purpose_of(name: str, family: str) -> str:
+    """What the model must be built for to serve this workload ("image" or "video")."""
+    cls = _class(name, family)
+    return cls.purpose if cls is not None else "image"
+
+
 def build_workload(name: str, model: LoadedModel, device: torch.device, options: WorkloadOptions) -> Workload:
     families = WORKLOADS.get(name)
     if families is None:
         raise InputError(f"unknown workload '{name}' (known: {', '.join(WORKLOADS)})")
-    target = families.get(model.spec.family)
-    if target is None or name not in model.spec.workloads:
+    cls = _class(name, model.spec.family)
+    if cls is None or name not in model.spec.workloads:
         raise InputError(f"{model.spec.name} does not support the '{name}' workload (it supports: {', '.join(model.spec.workloads)})")
-    module_name, cls_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
     return cls(model, device, options)
