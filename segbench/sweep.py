@@ -26,7 +26,7 @@ from segbench.models.registry import get_spec, load_model
 from segbench.records.schema import Record
 from segbench.records.store import append_records
 from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.registry import WORKLOADS, build_workload, purpose_of
+from segbench.workloads.registry import WORKLOADS, build_workload, check_inputs, purpose_of
 
 
 @dataclass
@@ -77,13 +77,20 @@ def validate(plan: RunPlan) -> None:
     for name in plan.models:
         spec = get_spec(name)
         if not any(w in spec.workloads for w in plan.workloads):
-            raise InputError(f"{name} supports none of the workloads {', '.join(plan.workloads)} (it supports: {', '.join(spec.workloads)})")
+            raise InputError(f"{name} does not support the workload(s) {', '.join(plan.workloads)} (it supports: {', '.join(spec.workloads)})")
     for precision in plan.precisions:
         check_precision(plan.device, precision)
     if not plan.batch_sizes or any(b < 1 for b in plan.batch_sizes):
         raise InputError("batch sizes must be positive integers")
     if plan.checkpoint and len(plan.models) > 1:
         raise InputError("--checkpoint names one model's weights; give exactly one --model with it")
+    checked = set()
+    for name in plan.models:
+        spec = get_spec(name)
+        for workload in plan.workloads:
+            if workload in spec.workloads and (workload, spec.family) not in checked:
+                checked.add((workload, spec.family))
+                check_inputs(workload, spec.family, plan.options)
 
 
 def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | None = None) -> list[Record]:

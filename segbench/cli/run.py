@@ -75,9 +75,10 @@ def run(**kw: Any) -> None:
     if kw["list_models"]:
         _list_models()
         return
-    from segbench.sweep import execute
+    from segbench.sweep import execute, validate
 
     plan = build_plan(kw)
+    validate(plan)  # every name and number checked before anything is printed or loaded
     environment = _environment(plan.device)
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     err_console.print(f"[bold]segbench run[/] on {environment['hardware']} → {plan.output}")

@@ -52,7 +52,7 @@ def hardware_name(device: torch.device, probe: dict[str, Any]) -> str:
             return str(gpus[index]["name"])
         return torch.cuda.get_device_name(index)
     cpu = probe.get("cpu") or {}
-    model = cpu.get("model") or platform.processor() or "unknown CPU"
+    model = cpu.get("model_name") or platform.processor() or "unknown CPU"
     return f"{model} ({torch.get_num_threads()} threads)"
 
 

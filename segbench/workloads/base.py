@@ -47,6 +47,10 @@ class Workload(ABC):
         self.options = options
         self.notes: list[str] = []
 
+    @classmethod
+    def check_inputs(cls, options: WorkloadOptions) -> None:
+        """Read the user's inputs once before any model loads, so a bad file fails fast."""
+
     @abstractmethod
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         """Make inputs for one batch size and return the step to time (inputs already on the device)."""

@@ -34,6 +34,11 @@ def images_for(options: WorkloadOptions) -> tuple[list[np.ndarray], dict]:
     return arrays, {"source": "synthetic", "key": f"synthetic:{size[1]}x{size[0]}", "source_size": list(size)}
 
 
+def check_image_inputs(options: WorkloadOptions) -> None:
+    if options.inputs:
+        images_for(options)
+
+
 def _digest(names: list[str]) -> str:
     import hashlib
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from segbench.measure.flops import count_flops
 from segbench.models.registry import build_on_meta
 from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.images import images_for
+from segbench.workloads.images import check_image_inputs, images_for
 
 # Mask2Former's image processor normalises with the ImageNet statistics.
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -29,6 +29,8 @@ def to_pixel_values(images: list[np.ndarray], size: tuple[int, int]) -> torch.Te
 
 
 class Mask2FormerImage(Workload):
+    check_inputs = classmethod(lambda cls, options: check_image_inputs(options))
+
     name = "image"
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:

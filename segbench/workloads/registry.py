@@ -34,6 +34,12 @@ def _class(name: str, family: str) -> type[Workload] | None:
     return getattr(importlib.import_module(module_name), cls_name)
 
 
+def check_inputs(name: str, family: str, options: WorkloadOptions) -> None:
+    cls = _class(name, family)
+    if cls is not None:
+        cls.check_inputs(options)
+
+
 def purpose_of(name: str, family: str) -> str:
     """What the model must be built for to serve this workload ("image" or "video")."""
     cls = _class(name, family)

@@ -12,7 +12,7 @@ from segbench.measure.flops import count_flops
 from segbench.models.registry import build_on_meta
 from segbench.models.sam import feature_sizes
 from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.images import images_for
+from segbench.workloads.images import check_image_inputs, images_for
 
 
 def make_predictor(model: torch.nn.Module, size: int, **kwargs: Any):
@@ -31,6 +31,8 @@ def encoder_flops(model_name: str, size: int) -> int:
 
 
 class _SamStill(Workload):
+    check_inputs = classmethod(lambda cls, options: check_image_inputs(options))
+
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
         self.size = int(model.resolution[0])

@@ -1,0 +1,72 @@
+"""The sweep: every point a record, OOM and errors as rows, Ctrl-C keeps what was measured."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+import torch
+
+from segbench.errors import Interrupted
+from segbench.measure.harness import MeasureSettings
+from segbench.records.store import read_records
+from segbench.sweep import RunPlan, execute
+from tests import toy
+
+FAST = MeasureSettings(warmup=1, min_iters=3, min_time_s=0.0)
+
+
+def plan(tmp_path, models, batch_sizes=(1, 2, 4, 8), **kw) -> RunPlan:
+    return RunPlan(models=list(models), workloads=["image"], precisions=["fp32"], batch_sizes=list(batch_sizes),
+                   device=torch.device("cpu"), output=tmp_path / "r.jsonl", settings=FAST, **kw)
+
+
+ENV = {"hardware": "test CPU"}
+
+
+def test_oom_is_a_result_and_the_sweep_moves_on(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-a": {"oom_above": 2}, "toy-b": {}})
+    records = execute(plan(tmp_path, ["toy-a", "toy-b"]), ENV)
+    got = [(r.model, r.batch_size, r.status) for r in read_records([tmp_path / "r.jsonl"])]
+    # batch 8 of toy-a is not tried once 4 ran out of memory; toy-b still runs every size.
+    assert got == [("toy-a", 1, "ok"), ("toy-a", 2, "ok"), ("toy-a", 4, "oom"),
+                   ("toy-b", 1, "ok"), ("toy-b", 2, "ok"), ("toy-b", 4, "ok"), ("toy-b", 8, "ok")]
+    oom = records[2]
+    assert "out of memory" in oom.error and oom.samples_s == []
+
+
+def test_host_ram_ceiling_turns_a_real_allocation_into_an_oom(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-alloc": {"alloc_mb": 300}})
+    ceiling = psutil.Process().memory_info().rss + 700 * 2**20
+    execute(plan(tmp_path, ["toy-alloc"], max_ram_bytes=ceiling), ENV)
+    got = [(r.batch_size, r.status) for r in read_records([tmp_path / "r.jsonl"])]
+    assert got == [(1, "ok"), (2, "ok"), (4, "oom")]
+    # and the ceiling is lifted afterwards: a large allocation works again
+    torch.empty(1200 * 2**20, dtype=torch.uint8).fill_(0)
+
+
+def test_other_errors_are_recorded_and_the_sweep_continues(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-err": {"error_at_batch": 2}})
+    execute(plan(tmp_path, ["toy-err"], batch_sizes=(1, 2, 4)), ENV)
+    got = [(r.batch_size, r.status, r.error) for r in read_records([tmp_path / "r.jsonl"])]
+    assert got == [(1, "ok", None), (2, "error", "ValueError: toy failure"), (4, "ok", None)]
+
+
+def test_ctrl_c_keeps_finished_records_and_marks_the_interrupted_one(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-ok": {}, "toy-int": {"interrupt_at_iter": 3}})
+    with pytest.raises(Interrupted):
+        execute(plan(tmp_path, ["toy-ok", "toy-int"], batch_sizes=(1, 2)), ENV)
+    got = [(r.model, r.batch_size, r.status, len(r.samples_s)) for r in read_records([tmp_path / "r.jsonl"])]
+    assert got == [("toy-ok", 1, "ok", 3), ("toy-ok", 2, "ok", 3), ("toy-int", 1, "interrupted", 1)]
+
+
+def test_record_carries_stats_flops_memory_and_environment(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-a": {}})
+    (r,) = execute(plan(tmp_path, ["toy-a"], batch_sizes=(4,)), ENV)
+    assert r.status == "ok" and r.weights == "random" and r.environment == ENV
+    lat = r.stats["latency_s"]
+    assert lat["n"] == len(r.samples_s) == 3
+    assert r.stats["per_item_latency_s"]["median"] == pytest.approx(lat["median"] / 4)
+    assert r.stats["items_per_s"] == pytest.approx(4 / lat["median"])
+    assert r.flops["per_item"] == 128 and r.flops["achieved_tflops"] > 0
+    assert r.memory["peak_rss_bytes"] > 0
+    assert r.settings["min_iters"] == 3 and r.run_id
