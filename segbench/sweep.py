@@ -7,6 +7,7 @@ an OOM stops the batch from growing, any other error is recorded and the sweep g
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from segbench.models.base import LoadOptions
 from segbench.models.registry import get_spec, load_model
 from segbench.records.schema import Record
 from segbench.records.store import append_records
+from segbench.telemetry.sampler import TelemetrySampler
 from segbench.workloads.base import Workload, WorkloadOptions
 from segbench.workloads.registry import WORKLOADS, build_workload, check_inputs, purpose_of
 
@@ -184,12 +186,14 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
     observer.point_started(f"{model.spec.name} {workload.name} {precision} b{batch_size}", plan.settings.min_iters)
     measurement = Measurement()
     peak = PeakMemory(plan.device)
+    telemetry = TelemetrySampler(plan.telemetry_interval_s) if plan.telemetry_interval_s else None
     try:
         record.input = workload.input_info()
         record.params = workload.params()
         with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
             step = workload.prepare(batch_size)
-            measurement = measure(step, Timer(plan.device), workload.settings_for(plan.settings), on_sample=observer.sample)
+            with telemetry or contextlib.nullcontext():
+                measurement = measure(step, Timer(plan.device), workload.settings_for(plan.settings), on_sample=observer.sample)
         record.memory = peak.result()
         record.metrics = workload.metrics()
         record.status = "interrupted" if measurement.interrupted else "ok"
@@ -204,6 +208,14 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
     record.notes = list(workload.notes)
     record.samples_s = measurement.samples_s
     _fill_stats(record, workload, measurement, flops)
+    if telemetry is not None and telemetry.samples:
+        telemetry.stop()  # already stopped unless prepare() failed; stop() is idempotent
+        telemetry.write_sidecar(plan.output, record.id)
+        record.telemetry = telemetry.summary()
+        if record.telemetry.get("throttled"):
+            reasons = ", ".join(sorted(record.telemetry.get("throttle_s", {}))) or "unknown"
+            record.notes.append(f"the device throttled during this measurement ({reasons}): these numbers understate it")
+            observer.note(f"warning: {record.model} {record.workload} b{record.batch_size} throttled ({reasons})")
     return record
 
 

@@ -70,3 +70,28 @@ def test_record_carries_stats_flops_memory_and_environment(tmp_path, monkeypatch
     assert r.flops["per_item"] == 128 and r.flops["achieved_tflops"] > 0
     assert r.memory["peak_rss_bytes"] > 0
     assert r.settings["min_iters"] == 3 and r.run_id
+
+
+def test_telemetry_summary_sidecar_and_throttle_warning(tmp_path, monkeypatch):
+    """A run beside a GPU that is throttling records it, keeps the samples, and says so."""
+    from segbench.probe import nvml as nvml_module
+    from tests.fakes.fake_pynvml import FakeNVML, presets
+
+    fake = FakeNVML([presets.laptop_throttled()])
+    monkeypatch.setattr(nvml_module, "load_pynvml", lambda: fake)
+    toy.register(monkeypatch, **{"toy-a": {"sleep_s": 0.02}})
+    notes = []
+
+    class Listener:
+        def point_started(self, *a): ...
+        def sample(self, *a): ...
+        def record(self, *a): ...
+        def note(self, text): notes.append(text)
+
+    (r,) = execute(plan(tmp_path, ["toy-a"], batch_sizes=(1,), telemetry_interval_s=0.01), ENV, Listener())
+    assert r.telemetry["n_samples"] >= 2
+    assert r.telemetry["throttled"] is True
+    assert "gpu0.temperature_c" in r.telemetry["signals"]
+    sidecar = tmp_path / "r.telemetry.jsonl"
+    assert sidecar.exists() and r.id in sidecar.read_text()
+    assert any("throttled" in n for n in notes) and any("understate" in n for n in r.notes)

@@ -78,16 +78,12 @@ class PeakMemory:
 
 def _nvml_used(index: int) -> int | None:
     """Card memory in use as NVML reports it (all processes), or None without NVML."""
-    try:
-        import pynvml
+    from segbench.probe.nvml import NvmlSession, NvmlUnavailable
 
-        pynvml.nvmlInit()
-        try:
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            return int(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:
+    try:
+        with NvmlSession.open() as session:
+            return session.sample(index).get("mem_used_bytes")
+    except NvmlUnavailable:
         return None
 
 
