@@ -108,14 +108,7 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
         if skipped:
             observer.note(f"{model_name}: skipping workload(s) it does not support: {', '.join(skipped)}")
         for purpose, group in _by_purpose(workloads, spec.family):
-            loaded = load_model(
-                model_name,
-                LoadOptions(plan.device, plan.weights, plan.checkpoint, plan.resolution, purpose=purpose),
-            )
-            weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
-            observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
-            for note in loaded.notes:
-                observer.note(f"{model_name}: {note}")
+            loaded = load_for(plan, model_name, purpose, observer)
             for workload_name in group:
                 workload = build_workload(workload_name, loaded, plan.device, plan.options)
                 for note in workload.notes:
@@ -167,9 +160,11 @@ def _sweep_batches(plan, workload, precision, flops, environment, run_id, observ
             break
 
 
-def _measure_point(plan, workload, precision, batch_size, flops, environment, run_id, observer) -> Record:
+def new_record(plan: RunPlan, workload: Workload, precision: str, batch_size: int, environment: dict[str, Any],
+               run_id: str) -> Record:
+    """A record for one point, with everything known before measuring."""
     model = workload.model
-    record = Record(
+    return Record(
         model=model.spec.name,
         workload=workload.name,
         precision=precision,
@@ -179,17 +174,31 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         weights=model.weights,
         checkpoint=model.checkpoint,
         model_family=model.spec.family,
+        input=workload.input_info(),
+        params=workload.params(),
         settings=workload.settings_for(plan.settings).to_dict(),
         environment=environment,
         run_id=run_id,
     )
-    observer.point_started(f"{model.spec.name} {workload.name} {precision} b{batch_size}", plan.settings.min_iters)
+
+
+def load_for(plan: RunPlan, model_name: str, purpose: str, observer: Observer):
+    """Load a model for the plan and say which weights it got."""
+    loaded = load_model(model_name, LoadOptions(plan.device, plan.weights, plan.checkpoint, plan.resolution, purpose=purpose))
+    weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
+    observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
+    for note in loaded.notes:
+        observer.note(f"{model_name}: {note}")
+    return loaded
+
+
+def _measure_point(plan, workload, precision, batch_size, flops, environment, run_id, observer) -> Record:
+    record = new_record(plan, workload, precision, batch_size, environment, run_id)
+    observer.point_started(f"{record.model} {workload.name} {precision} b{batch_size}", plan.settings.min_iters)
     measurement = Measurement()
     peak = PeakMemory(plan.device)
     telemetry = TelemetrySampler(plan.telemetry_interval_s) if plan.telemetry_interval_s else None
     try:
-        record.input = workload.input_info()
-        record.params = workload.params()
         with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
             step = workload.prepare(batch_size)
             with telemetry or contextlib.nullcontext():
@@ -207,19 +216,26 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         release_memory()
     record.notes = list(workload.notes)
     record.samples_s = measurement.samples_s
-    _fill_stats(record, workload, measurement, flops)
-    if telemetry is not None and telemetry.samples:
-        telemetry.stop()  # already stopped unless prepare() failed; stop() is idempotent
-        telemetry.write_sidecar(plan.output, record.id)
-        record.telemetry = telemetry.summary()
-        if record.telemetry.get("throttled"):
-            reasons = ", ".join(sorted(record.telemetry.get("throttle_s", {}))) or "unknown"
-            record.notes.append(f"the device throttled during this measurement ({reasons}): these numbers understate it")
-            observer.note(f"warning: {record.model} {record.workload} b{record.batch_size} throttled ({reasons})")
+    fill_stats(record, workload, measurement, flops)
+    if telemetry is not None:
+        attach_telemetry(record, telemetry, plan.output, observer)
     return record
 
 
-def _fill_stats(record: Record, workload: Workload, measurement: Measurement, flops: int | None) -> None:
+def attach_telemetry(record: Record, telemetry: TelemetrySampler, output: Path, observer: Observer) -> None:
+    """Summary into the record, samples into the sidecar, and a warning when the device throttled."""
+    if not telemetry.samples:
+        return
+    telemetry.stop()  # already stopped unless prepare() failed; stop() is idempotent
+    telemetry.write_sidecar(output, record.id)
+    record.telemetry = telemetry.summary()
+    if record.telemetry.get("throttled"):
+        reasons = ", ".join(sorted(record.telemetry.get("throttle_s", {}))) or "unknown"
+        record.notes.append(f"the device throttled during this measurement ({reasons}): these numbers understate it")
+        observer.note(f"warning: {record.model} {record.workload} b{record.batch_size} throttled ({reasons})")
+
+
+def fill_stats(record: Record, workload: Workload, measurement: Measurement, flops: int | None) -> None:
     items = workload.items_per_step(record.batch_size)
     latency = S.summarize(measurement.samples_s)
     record.stats = {"latency_s": latency, "item_unit": workload.item_unit, "items_per_step": items}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_seconds
+from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_seconds, sigterm_as_interrupt
 from segbench.cli.params import BYTES, INT_LIST, MODEL_SIZE, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
 
@@ -21,54 +20,62 @@ FULL = {"batch_sizes": [1, 2, 4, 8], "warmup": 2, "min_iters": 5, "min_time": 3.
         "volume": (512, 512, 200), "depths": ()}
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+# Options `run` and `soak` share: what to run, on what, with which inputs. One list, two commands.
+SHARED_OPTIONS = [
+    click.option("-m", "--model", "models", multiple=True, default=("sam2.1-tiny",), show_default=True,
+              help="Model name(s), repeatable or comma-separated. `segbench run --list-models` shows them."),
+    click.option("-w", "--workload", "workloads", multiple=True, default=("image",), show_default=True,
+              help="image | prompt | auto | video | volume (repeatable or comma-separated)."),
+    click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps."),
+    click.option("--precision", "precisions", default="auto", show_default=True,
+              help="fp32 | fp16 | bf16, a comma list to sweep, or auto (the fastest honest one for the device)."),
+    click.option("--quick", is_flag=True, help="Small sweep that finishes in minutes on 2 CPU cores."),
+    click.option("--weights", type=click.Choice(["auto", "pretrained", "random"]), default="auto", show_default=True,
+              help="pretrained needs a checkpoint; random builds the same architecture for timing; auto uses pretrained when found."),
+    click.option("--checkpoint", type=click.Path(dir_okay=True), default=None,
+              help="SAM 2.1/MONAI .pt file, or a Hugging Face model directory for Mask2Former."),
+    click.option("-i", "--input", "inputs", multiple=True, type=click.Path(),
+              help="Image files or a folder; a video file or frame folder; a NIfTI/DICOM folder/.npy volume."),
+    click.option("--resolution", default=None, help="Size of synthetic images/frames: 480p | 720p | 1080p | WxH."),
+    click.option("--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size."),
+    click.option("--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8)."),
+    click.option("--points-per-batch", type=click.IntRange(1, 4096), default=64, show_default=True, help="auto: points per decoder batch."),
+    click.option("--auto-mode", type=click.Choice(["relaxed", "default"]), default="relaxed", show_default=True,
+              help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults."),
+    click.option("--frames", type=click.IntRange(2, 100000), default=None, help="video: synthetic clip length (default 48; quick 16)."),
+    click.option("--prompt", type=click.Choice(["point", "box"]), default="point", show_default=True, help="video/volume: first-frame prompt."),
+    click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs)."),
+    click.option("--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."),
+    click.option("--volume", "volume_shape", default=None, help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64)."),
+    click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96)."),
+    click.option("--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."),
+    click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True,
+              help="volume: where window outputs are stitched; cpu lets long volumes fit on small GPUs."),
+    click.option("--telemetry-interval", type=click.FloatRange(0, 60), default=0.1, show_default=True,
+              help="Seconds between telemetry samples; 0 turns telemetry off."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Results file to append to (default: a new file under results/)."),
+    click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout."),
+]
+
+
+def shared_options(command):
+    for option in reversed(SHARED_OPTIONS):
+        command = option(command)
+    return command
 
 
 @click.command()
-@click.option("-m", "--model", "models", multiple=True, default=("sam2.1-tiny",), show_default=True,
-              help="Model name(s), repeatable or comma-separated. `segbench run --list-models` shows them.")
-@click.option("-w", "--workload", "workloads", multiple=True, default=("image",), show_default=True,
-              help="image | prompt | auto | video | volume (repeatable or comma-separated).")
-@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps.")
-@click.option("--precision", "precisions", default="auto", show_default=True,
-              help="fp32 | fp16 | bf16, a comma list to sweep, or auto (the fastest honest one for the device).")
+@shared_options
 @click.option("--batch-sizes", type=INT_LIST, default=None, help="Comma list, e.g. 1,2,4,8 (objects for video, "
               "sliding-window batch for volume). Default 1,2,4,8; --quick 1,2.")
 @click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Untimed iterations first (default 2; quick 1).")
 @click.option("--min-iters", type=click.IntRange(1, 100000), default=None, help="At least this many timed iterations (default 5; quick 3).")
 @click.option("--min-time", type=click.FloatRange(0, 3600), default=None, help="And at least this many timed seconds (default 3; quick 1).")
-@click.option("--quick", is_flag=True, help="Small sweep that finishes in minutes on 2 CPU cores.")
-@click.option("--weights", type=click.Choice(["auto", "pretrained", "random"]), default="auto", show_default=True,
-              help="pretrained needs a checkpoint; random builds the same architecture for timing; auto uses pretrained when found.")
-@click.option("--checkpoint", type=click.Path(dir_okay=True), default=None,
-              help="SAM 2.1/MONAI .pt file, or a Hugging Face model directory for Mask2Former.")
-@click.option("-i", "--input", "inputs", multiple=True, type=click.Path(),
-              help="Image files or a folder; a video file or frame folder; a NIfTI/DICOM folder/.npy volume.")
-@click.option("--resolution", default=None, help="Size of synthetic images/frames: 480p | 720p | 1080p | WxH.")
-@click.option("--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size.")
-@click.option("--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8).")
-@click.option("--points-per-batch", type=click.IntRange(1, 4096), default=64, show_default=True, help="auto: points per decoder batch.")
-@click.option("--auto-mode", type=click.Choice(["relaxed", "default"]), default="relaxed", show_default=True,
-              help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults.")
-@click.option("--frames", type=click.IntRange(2, 100000), default=None, help="video: synthetic clip length (default 48; quick 16).")
 @click.option("--objects", type=INT_LIST, default=None, help="video: objects tracked at once (same as --batch-sizes).")
-@click.option("--prompt", type=click.Choice(["point", "box"]), default="point", show_default=True, help="video/volume: first-frame prompt.")
-@click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs).")
-@click.option("--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs).")
-@click.option("--volume", "volume_shape", default=None, help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64).")
-@click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96).")
-@click.option("--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap.")
 @click.option("--sw-batch-size", type=INT_LIST, default=None, help="volume: windows per forward (same as --batch-sizes).")
-@click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True,
-              help="volume: where window outputs are stitched; cpu lets long volumes fit on small GPUs.")
 @click.option("--max-ram", type=BYTES, default=None, help="Host RAM ceiling (e.g. 8G): allocations beyond it become an OOM result.")
-@click.option("--telemetry-interval", type=click.FloatRange(0, 60), default=0.1, show_default=True,
-              help="Seconds between telemetry samples; 0 turns telemetry off.")
 @click.option("--no-flops", is_flag=True, help="Skip counting model FLOPs.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Results file to append to (default: a new file under results/).")
-@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout.")
 @click.option("--list-models", is_flag=True, help="List the registered models and exit.")
 def run(**kw: Any) -> None:
     """Time models on this machine and record the results."""
@@ -79,14 +86,10 @@ def run(**kw: Any) -> None:
 
     plan = build_plan(kw)
     validate(plan)  # every name and number checked before anything is printed or loaded
-    environment = _environment(plan.device)
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    environment = environment_for(plan.device)
     err_console.print(f"[bold]segbench run[/] on {environment['hardware']} → {plan.output}")
-    try:
-        with _ProgressObserver() as observer:
-            records = execute(plan, environment, observer)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_as_interrupt(), ProgressObserver() as observer:
+        records = execute(plan, environment, observer)
     if kw["as_json"]:
         emit_json([r.to_dict() for r in records])
     else:
@@ -111,11 +114,11 @@ def build_plan(kw: dict[str, Any]):
     device = resolve_device(kw["device"])
     precisions = parse_name_list([kw["precisions"]])
     precisions = [default_precision(device) if p == "auto" else p for p in precisions]
-    batch_sizes = kw["sw_batch_size"] or kw["objects"] or kw["batch_sizes"] or preset["batch_sizes"]
+    batch_sizes = kw.get("sw_batch_size") or kw.get("objects") or kw.get("batch_sizes") or preset["batch_sizes"]
     settings = MeasureSettings(
-        warmup=preset["warmup"] if kw["warmup"] is None else kw["warmup"],
-        min_iters=kw["min_iters"] or preset["min_iters"],
-        min_time_s=preset["min_time"] if kw["min_time"] is None else kw["min_time"],
+        warmup=preset["warmup"] if kw.get("warmup") is None else kw["warmup"],
+        min_iters=kw.get("min_iters") or preset["min_iters"],
+        min_time_s=preset["min_time"] if kw.get("min_time") is None else kw["min_time"],
     )
     options = WorkloadOptions(
         inputs=tuple(kw["inputs"]),
@@ -148,9 +151,9 @@ def build_plan(kw: dict[str, Any]):
         resolution=kw["model_size"],
         settings=settings,
         options=options,
-        max_ram_bytes=kw["max_ram"],
+        max_ram_bytes=kw.get("max_ram"),
         telemetry_interval_s=kw["telemetry_interval"] or None,
-        count_flops=not kw["no_flops"],
+        count_flops=not kw.get("no_flops"),
     )
 
 
@@ -178,7 +181,7 @@ def _roi(text: str | None) -> tuple[int, int, int] | None:
     return parse_roi(text)
 
 
-def _environment(device) -> dict[str, Any]:
+def environment_for(device) -> dict[str, Any]:
     from segbench.records.environment import fingerprint
 
     return fingerprint(device)
@@ -196,10 +199,10 @@ def _list_models() -> None:
     console().print(table)
 
 
-class _ProgressObserver:
+class ProgressObserver:
     """Rich progress on stderr: one bar per measured point, notes printed above it."""
 
-    def __enter__(self) -> "_ProgressObserver":
+    def __enter__(self) -> "ProgressObserver":
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
             TimeElapsedColumn(), console=err_console, transient=False,
