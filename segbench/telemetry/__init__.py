@@ -1,0 +1,8 @@
+"""Telemetry beside a run: the sampler thread (sampler.py) and soak analysis (soak.py).
+
+Formats are fixed in notes/TELEMETRY_FORMAT.md.
+"""
+
+from segbench.telemetry.sampler import TelemetrySampler, sidecar_path, summarize
+
+__all__ = ["TelemetrySampler", "sidecar_path", "summarize"]
