@@ -68,7 +68,8 @@ def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], obs
                         windows.append(_window(start, now, items))
                         observer.note(f"window {len(windows)}: {windows[-1]['items_per_s']:.3f} {workload.item_unit}/s")
                         start, items = now, 0
-                    temp = hottest(sampler.samples[-1]) if sampler.samples else None
+                    latest = sampler.latest()
+                    temp = hottest(latest) if latest else None
                     if soak.max_temp_c is not None and temp is not None and temp >= soak.max_temp_c:
                         stop_reason = f"max-temp: reached {temp:.0f} C (limit {soak.max_temp_c:.0f} C)"
                         break

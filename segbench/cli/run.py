@@ -14,7 +14,7 @@ from segbench.cli.params import BYTES, INT_LIST, MODEL_SIZE, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
 
 # --quick: small sweeps that finish in minutes on 2 CPU cores, same models and published sizes.
-QUICK = {"batch_sizes": [1, 2], "warmup": 1, "min_iters": 3, "min_time": 1.0, "points_per_side": 8, "frames": 16,
+QUICK = {"batch_sizes": [1, 2], "warmup": 2, "min_iters": 3, "min_time": 1.0, "points_per_side": 8, "frames": 16,
          "volume": (128, 128, 64), "depths": (64, 128, 200)}
 FULL = {"batch_sizes": [1, 2, 4, 8], "warmup": 2, "min_iters": 5, "min_time": 3.0, "points_per_side": 32, "frames": 48,
         "volume": (512, 512, 200), "depths": ()}
@@ -69,7 +69,7 @@ def shared_options(command):
 @shared_options
 @click.option("--batch-sizes", type=INT_LIST, default=None, help="Comma list, e.g. 1,2,4,8 (objects for video, "
               "sliding-window batch for volume). Default 1,2,4,8; --quick 1,2.")
-@click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Untimed iterations first (default 2; quick 1).")
+@click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Untimed iterations first (default 2: sam2's TorchScript transforms compile on their first two calls).")
 @click.option("--min-iters", type=click.IntRange(1, 100000), default=None, help="At least this many timed iterations (default 5; quick 3).")
 @click.option("--min-time", type=click.FloatRange(0, 3600), default=None, help="And at least this many timed seconds (default 3; quick 1).")
 @click.option("--objects", type=INT_LIST, default=None, help="video: objects tracked at once (same as --batch-sizes).")
