@@ -99,3 +99,11 @@ def test_match_key_identifies_the_work():
     b = rec(input={"key": "synthetic:1024x768"}, device="cuda:0")
     assert a.match_key() == b.match_key()
     assert a.match_key() != rec(batch_size=2, input={"key": "synthetic:1024x768"}).match_key()
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_records(path, [rec()])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

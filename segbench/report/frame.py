@@ -1,0 +1,157 @@
+"""Records -> one flat pandas table (one row per record) that plots and tables read from.
+
+Every field is looked up tolerantly: a record from an older writer, a failed point or a workload
+that does not measure something gives NaN/None there, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segbench.records.schema import Record
+from segbench.report.formatting import is_number
+
+# Which memory figure stands for "peak memory", best first. Reserved is what has to fit under
+# the device's capacity (the caching allocator holds it), so it is compared with the ceiling.
+MEMORY_SOURCES = (
+    ("peak_reserved_bytes", "torch reserved"),
+    ("peak_allocated_bytes", "torch allocated"),
+    ("nvml_used_bytes", "NVML used"),
+    ("peak_rss_bytes", "process RSS"),
+)
+
+COLUMNS = [
+    "id", "run_id", "created", "kind", "model", "workload", "precision", "batch_size", "device",
+    "status", "weights", "input_key", "hardware", "host", "git_commit", "torch_threads", "error",
+    "n_samples", "lat_median_s", "lat_mean_s", "lat_p10_s", "lat_p90_s", "lat_iqr_rel",
+    "item_median_s", "items_per_s", "item_unit", "mem_bytes", "mem_source", "device_total_bytes",
+    "fps_steady", "fps_warmup", "resolution_label", "resolution_pixels", "volume_depth",
+    "seconds_per_volume", "throttled", "series",
+]
+
+
+def _num(value: Any) -> float:
+    return float(value) if is_number(value) else np.nan
+
+
+def _latency(record: Record) -> dict[str, float]:
+    """Batch latency statistics: from `stats` when present, else computed from the raw samples."""
+    lat = record.stats.get("latency_s") if isinstance(record.stats.get("latency_s"), dict) else {}
+    samples = np.asarray([s for s in record.samples_s if is_number(s)], dtype=float)
+    out = {
+        "lat_median_s": _num(lat.get("median")),
+        "lat_mean_s": _num(lat.get("mean")),
+        "lat_p10_s": _num(lat.get("p10")),
+        "lat_p90_s": _num(lat.get("p90")),
+        "lat_iqr_rel": _num(lat.get("iqr_rel")),
+        "n_samples": float(lat["n"]) if is_number(lat.get("n")) else float(samples.size),
+    }
+    if samples.size:
+        fallbacks = {
+            "lat_median_s": np.median(samples),
+            "lat_mean_s": samples.mean(),
+            "lat_p10_s": np.percentile(samples, 10),
+            "lat_p90_s": np.percentile(samples, 90),
+        }
+        for key, value in fallbacks.items():
+            if np.isnan(out[key]):
+                out[key] = float(value)
+        if np.isnan(out["lat_iqr_rel"]) and out["lat_median_s"] > 0:
+            q75, q25 = np.percentile(samples, [75, 25])
+            out["lat_iqr_rel"] = float((q75 - q25) / out["lat_median_s"])
+    return out
+
+
+def _memory(record: Record) -> tuple[float, str | None]:
+    for key, label in MEMORY_SOURCES:
+        if is_number(record.memory.get(key)):
+            return float(record.memory[key]), label
+    return np.nan, None
+
+
+def parse_resolution(value: Any) -> tuple[str | None, float]:
+    """(label, pixel count) from 1024, [h, w], (h, w) or "HxW"; (None, nan) when unreadable."""
+    if is_number(value):
+        return f"{int(value)}×{int(value)}", float(value) ** 2
+    if isinstance(value, str) and "x" in value.lower():
+        parts = value.lower().split("x")
+        try:
+            value = [int(p) for p in parts]
+        except ValueError:
+            return value, np.nan
+    if isinstance(value, (list, tuple)) and len(value) >= 2 and all(is_number(v) for v in value[:2]):
+        h, w = int(value[0]), int(value[1])
+        return f"{h}×{w}", float(h * w)
+    return None, np.nan
+
+
+def _volume_depth(record: Record) -> float:
+    volume = record.params.get("volume", record.input.get("volume"))
+    if isinstance(volume, (list, tuple)) and len(volume) == 3 and is_number(volume[2]):
+        return float(volume[2])
+    return np.nan
+
+
+def record_row(record: Record) -> dict[str, Any]:
+    env = record.environment if isinstance(record.environment, dict) else {}
+    stats = record.stats if isinstance(record.stats, dict) else {}
+    per_item = stats.get("per_item_latency_s") if isinstance(stats.get("per_item_latency_s"), dict) else {}
+    metrics = record.metrics if isinstance(record.metrics, dict) else {}
+    mem_bytes, mem_source = _memory(record)
+    res_label, res_pixels = parse_resolution(record.params.get("resolution", record.input.get("resolution")))
+    row: dict[str, Any] = {
+        "id": record.id,
+        "run_id": record.run_id,
+        "created": record.created,
+        "kind": record.kind,
+        "model": str(record.model),
+        "workload": str(record.workload),
+        "precision": str(record.precision),
+        "batch_size": int(record.batch_size),
+        "device": str(record.device),
+        "status": str(record.status),
+        "weights": str(record.weights),
+        "input_key": str(record.input.get("key", "")),
+        "hardware": record.hardware,
+        "host": str(env.get("host", "unknown")),
+        "git_commit": str(env.get("git_commit") or "unknown"),
+        "torch_threads": env.get("torch_threads"),
+        "error": record.error,
+        "item_median_s": _num(per_item.get("median")),
+        "items_per_s": _num(stats.get("items_per_s")),
+        "item_unit": str(stats.get("item_unit") or "item"),
+        "mem_bytes": mem_bytes,
+        "mem_source": mem_source,
+        "device_total_bytes": _num(record.memory.get("device_total_bytes")),
+        "fps_steady": _num(metrics.get("fps_steady")),
+        "fps_warmup": _num(metrics.get("fps_warmup")),
+        "resolution_label": res_label,
+        "resolution_pixels": res_pixels,
+        "volume_depth": _volume_depth(record),
+        "seconds_per_volume": _num(metrics.get("seconds_per_volume")),
+        "throttled": bool(record.telemetry.get("throttled")) if isinstance(record.telemetry, dict) else False,
+    }
+    row.update(_latency(record))
+    # Throughput from the batch median when the writer did not store it.
+    if np.isnan(row["items_per_s"]) and row["lat_median_s"] > 0:
+        row["items_per_s"] = record.batch_size / row["lat_median_s"]
+    row["series"] = f"{row['model']} {row['precision']}"
+    return row
+
+
+def records_frame(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per record, columns as in `COLUMNS`; sorted for stable tables and plots."""
+    frame = pd.DataFrame([record_row(r) for r in records], columns=COLUMNS)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["hardware", "workload", "model", "precision", "batch_size", "created"]).reset_index(
+        drop=True
+    )
+
+
+def ok_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] == "ok"]
