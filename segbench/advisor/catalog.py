@@ -587,20 +587,9 @@ def load_components(path: Path | str | None = None, *, catalog: Catalog | None =
 
 def parse_price_overrides(items: Iterable[str]) -> dict[str, float]:
     """`--price NAME=USD` strings to {NAME: USD}; USD may be 0 for a part already owned."""
-    out: dict[str, float] = {}
-    for item in items:
-        name, sep, value = str(item).rpartition("=")
-        name = name.strip()
-        cleaned = value.strip().lstrip("$").replace(",", "").replace("_", "")
-        try:
-            usd = float(cleaned)
-        except ValueError:
-            usd = math.nan
-        if not sep or not name or not math.isfinite(usd) or usd < 0:
-            raise InputError(f"--price {item!r}: expected NAME=USD with USD >= 0, "
-                             "e.g. --price 'RTX 3090=700' or --price ram-ddr4-32gb=60")
-        out[name] = usd
-    return out
+    from segbench.cli.params import parse_price
+
+    return dict(parse_price(item) for item in items)
 
 
 def _resolve_overrides(overrides: Mapping[str, float], components: Mapping[str, Component],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable
 
@@ -68,17 +69,17 @@ def parse_model_size(text: str) -> tuple[int, int]:
 
 
 def parse_price(text: str) -> tuple[str, float]:
-    """'RTX 3060 12GB=250' -> ('RTX 3060 12GB', 250.0)."""
+    """'RTX 3060 12GB=250' -> ('RTX 3060 12GB', 250.0); 0 is allowed for a part already owned."""
     name, sep, value = str(text).rpartition("=")
     name = name.strip()
-    if not sep or not name:
-        raise InputError(f"price override must be NAME=USD, got '{text}'")
+    cleaned = value.strip().lstrip("$").replace(",", "").replace("_", "")
     try:
-        price = float(value.strip().lstrip("$"))
+        price = float(cleaned) if re.fullmatch(r"\d+(\.\d+)?", cleaned) else math.nan
     except ValueError:
-        raise InputError(f"price override '{text}': '{value}' is not a number") from None
-    if not price > 0 or price != price or price == float("inf"):
-        raise InputError(f"price override '{text}': the price must be a positive number")
+        price = math.nan
+    if not sep or not name or not math.isfinite(price) or price < 0:
+        raise InputError(f"--price {text!r}: expected NAME=USD with USD >= 0, "
+                         "e.g. --price 'RTX 3090=700' or --price ram-ddr4-32gb=60")
     return name, price
 
 
