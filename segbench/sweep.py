@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import torch
 
-from segbench.errors import InputError, Interrupted
+from segbench.errors import InputError, Interrupted, SegbenchError
 from segbench.measure import stats as S
 from segbench.measure.device import autocast, check_precision
 from segbench.measure.flops import achieved
@@ -208,6 +208,8 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         record.status = "interrupted" if measurement.interrupted else "ok"
     except KeyboardInterrupt:
         record.status = "interrupted"
+    except SegbenchError:
+        raise  # the user's input is wrong (a prompt off the image...): say so, do not record it as a run
     except Exception as exc:
         record.status = "oom" if is_oom(exc) else "error"
         record.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"

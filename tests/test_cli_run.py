@@ -154,3 +154,23 @@ def test_sigint_in_a_real_process_keeps_finished_records(tmp_path):
     assert records[0].status == "ok"
     assert records[-1].status == "interrupted"
     assert all(r.status == "ok" for r in records[:-1])
+
+
+@pytest.mark.parametrize("prompt", [["--point", "5000,10"], ["--box", "10,10,2000,50"]])
+def test_prompts_outside_the_image_are_refused(in_tmp, cli_runner, prompt):
+    result = cli_runner.invoke(cli, ["run", "-w", "prompt", *prompt, *SMALL, "-o", "r.jsonl"])
+    assert "outside the 1024x768 image" in one_line_error(result)
+
+
+@pytest.mark.parametrize("prompt", [["--point", "1,2,3"], ["--box", "50,50,10,10"], ["--point", "-1,5"]])
+def test_malformed_prompts_are_usage_errors(in_tmp, cli_runner, prompt):
+    result = cli_runner.invoke(cli, ["run", "-w", "prompt", *prompt])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_user_prompts_are_used(in_tmp, cli_runner):
+    result = cli_runner.invoke(cli, ["run", "-w", "prompt", "--point", "100,200", "--box", "10,10,300,200",
+                                     "--batch-sizes", "1", *SMALL, "-o", "r.jsonl"])
+    assert result.exit_code == 0, result.output
+    (record,) = read_records(["r.jsonl"])
+    assert record.status == "ok"

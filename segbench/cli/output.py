@@ -15,8 +15,10 @@ err_console = Console(stderr=True)
 
 
 def console() -> Console:
-    """The stdout console; built per call so CliRunner's captured stdout is honoured."""
-    return Console()
+    """The stdout console; built per call so CliRunner's captured stdout is honoured. Piped output
+    (CI logs, files) gets a wide page instead of Rich's 80 columns, so tables are not squeezed."""
+    stdout = Console()
+    return stdout if stdout.is_terminal else Console(width=max(stdout.width, 140))
 
 
 def emit_json(data: Any) -> None:

@@ -83,6 +83,32 @@ def parse_price(text: str) -> tuple[str, float]:
     return name, price
 
 
+def parse_floats(text: str, count: int, what: str) -> tuple[float, ...]:
+    """'12,40.5' -> (12.0, 40.5): exactly `count` finite non-negative numbers."""
+    parts = str(text).split(",")
+    try:
+        values = tuple(float(p) for p in parts if re.fullmatch(r"\s*\d+(\.\d+)?\s*", p))
+    except ValueError:
+        values = ()
+    if len(parts) != count or len(values) != count:
+        raise InputError(f"{what} must be {count} non-negative numbers separated by commas, got '{text}'")
+    return values
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """'X,Y' in pixels of the input image."""
+    x, y = parse_floats(text, 2, "--point")
+    return x, y
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """'X0,Y0,X1,Y1' in pixels, with X1 > X0 and Y1 > Y0."""
+    x0, y0, x1, y1 = parse_floats(text, 4, "--box")
+    if x1 <= x0 or y1 <= y0:
+        raise InputError(f"--box {text}: needs X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0")
+    return x0, y0, x1, y1
+
+
 class Parsed(click.ParamType):
     """A Click type that delegates to one of the parsers above (errors become Click usage errors)."""
 
@@ -103,3 +129,5 @@ INT_LIST = Parsed(parse_int_list, "list")
 BYTES = Parsed(parse_bytes, "size")
 MODEL_SIZE = Parsed(parse_model_size, "size")
 PRICE = Parsed(parse_price, "NAME=USD")
+POINT = Parsed(parse_point, "X,Y")
+BOX = Parsed(parse_box, "X0,Y0,X1,Y1")

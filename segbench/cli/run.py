@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_seconds, sigterm_as_interrupt
-from segbench.cli.params import BYTES, INT_LIST, MODEL_SIZE, parse_name_list
+from segbench.cli.params import BOX, BYTES, INT_LIST, MODEL_SIZE, POINT, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
 
 # --quick: small sweeps that finish in minutes on 2 CPU cores, same models and published sizes.
@@ -44,6 +44,8 @@ SHARED_OPTIONS = [
               help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults."),
     click.option("--frames", type=click.IntRange(2, 100000), default=None, help="video: synthetic clip length (default 48; quick 16)."),
     click.option("--prompt", type=click.Choice(["point", "box"]), default="point", show_default=True, help="video/volume: first-frame prompt."),
+    click.option("--point", "points", type=POINT, multiple=True, help="prompt/video: a point prompt X,Y in input pixels (repeatable)."),
+    click.option("--box", "boxes", type=BOX, multiple=True, help="prompt/video: a box prompt X0,Y0,X1,Y1 in input pixels (repeatable)."),
     click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs)."),
     click.option("--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."),
     click.option("--volume", "volume_shape", default=None, help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64)."),
@@ -128,6 +130,8 @@ def build_plan(kw: dict[str, Any]):
         auto_mode=kw["auto_mode"],
         frames=kw["frames"] or preset["frames"],
         prompt=kw["prompt"],
+        points=tuple(kw["points"]),
+        boxes=tuple(kw["boxes"]),
         offload_video_to_cpu=kw["offload_video_to_cpu"],
         offload_state_to_cpu=kw["offload_state_to_cpu"],
         volume=_volume_shape(kw["volume_shape"]) or preset["volume"],

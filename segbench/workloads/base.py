@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import torch
 
+from segbench.errors import InputError
 from segbench.measure.harness import MeasureSettings
 from segbench.models.base import LoadedModel
 
@@ -23,6 +24,8 @@ class WorkloadOptions:
     auto_mode: str = "relaxed"  # auto: "default" thresholds or "relaxed" (realistic post-processing load)
     frames: int = 24  # video: clip length when synthetic
     prompt: str = "point"  # video/volume-sam: "point" or "box" on the first frame
+    points: tuple[tuple[float, float], ...] = ()  # user prompts (x, y) in input pixels; empty: generated
+    boxes: tuple[tuple[float, float, float, float], ...] = ()  # user boxes (x0, y0, x1, y1) in input pixels
     offload_video_to_cpu: bool = False
     offload_state_to_cpu: bool = False
     volume: tuple[int, int, int] | None = None  # volume: synthetic phantom size (w, h, d)
@@ -81,3 +84,13 @@ class Workload(ABC):
     def metrics(self) -> dict[str, Any]:
         """Workload-specific results after the last measured step (masks produced, fps, ...)."""
         return {}
+
+
+def check_prompts_inside(options: WorkloadOptions, height: int, width: int) -> None:
+    """User prompts must fall on the image: SAM would silently decode a mask for nothing."""
+    for x, y in options.points:
+        if not (0 <= x < width and 0 <= y < height):
+            raise InputError(f"--point {x:g},{y:g} is outside the {width}x{height} image")
+    for x0, y0, x1, y1 in options.boxes:
+        if not (0 <= x0 < width and 0 <= y0 < height and x1 <= width and y1 <= height):
+            raise InputError(f"--box {x0:g},{y0:g},{x1:g},{y1:g} is outside the {width}x{height} image")

@@ -11,7 +11,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from segbench.measure.flops import count_flops
 from segbench.models.registry import build_on_meta
 from segbench.models.sam import feature_sizes
-from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
 from segbench.workloads.images import check_image_inputs, images_for
 
 
@@ -72,13 +72,11 @@ class SamPrompt(_SamStill):
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         image = self.images[0]
-        self.predictor.set_image(image)  # the embedding is cached once, as in an annotation tool
         h, w = image.shape[:2]
-        rng = np.random.default_rng(self.options.seed)
-        points = np.stack([rng.uniform([0, 0], [w - 1, h - 1]) for _ in range(batch_size)])[:, None, :]
+        check_prompts_inside(self.options, h, w)
+        self.predictor.set_image(image)  # the embedding is cached once, as in an annotation tool
+        points, boxes = self._prompts(batch_size, h, w)
         labels = np.ones((batch_size, 1), dtype=np.int64)
-        corners = rng.uniform([0, 0], [w / 2, h / 2], size=(batch_size, 2))
-        boxes = np.concatenate([corners, corners + [w / 3, h / 3]], axis=1)
         self._last: dict[str, Any] = {}
 
         def step() -> None:
@@ -87,6 +85,20 @@ class SamPrompt(_SamStill):
             self._last["mask_shape"] = list(masks.shape)
 
         return step
+
+    def _prompts(self, batch_size: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """The user's prompts, cycled to fill the batch; else random ones on the image."""
+        rng = np.random.default_rng(self.options.seed)
+        if self.options.points:
+            points = np.array([self.options.points[i % len(self.options.points)] for i in range(batch_size)])
+        else:
+            points = rng.uniform([0, 0], [w - 1, h - 1], size=(batch_size, 2))
+        if self.options.boxes:
+            boxes = np.array([self.options.boxes[i % len(self.options.boxes)] for i in range(batch_size)])
+        else:
+            corners = rng.uniform([0, 0], [w / 2, h / 2], size=(batch_size, 2))
+            boxes = np.concatenate([corners, corners + [w / 3, h / 3]], axis=1)
+        return points[:, None, :], boxes
 
     def items_per_step(self, batch_size: int) -> int:
         return 2 * batch_size  # a point prompt and a box prompt per object

@@ -1,0 +1,303 @@
+"""3D volumes: MONAI sliding-window inference over a whole CT/MRI scan, or SAM 2.1 through its slices.
+
+`SlidingWindowVolume` (MONAI nets): one step = one whole volume through
+`monai.inferers.sliding_window_inference`, windows batched `--sw-batch-size` at a time and stitched
+on the device or the CPU (`--aggregate-on`). After the timed run, one more inference per depth in
+`options.depths` gives peak memory against volume depth: the figure that says whether a scan fits
+a 12 GB or a 24 GB card.
+
+`SamVolume` (SAM 2.1): the slices are a video's frames, a prompt on the middle slice propagated
+up and down the stack (the MedSAM2 way), through the video workload's machinery.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from segbench.errors import InputError
+from segbench.inputs.parsing import WHD
+from segbench.inputs.video import Clip
+from segbench.inputs.volume import Volume, phantom, read_volume
+from segbench.measure.flops import count_flops
+from segbench.measure.harness import MeasureSettings, Timer
+from segbench.measure.memory import PeakMemory
+from segbench.measure.oom import is_oom, release_memory
+from segbench.models.monai3d import check_roi
+from segbench.models.registry import build_on_meta
+from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.video import SamTracking
+
+DEFAULT_VOLUME = WHD(512, 512, 200)  # a typical abdominal CT series
+CT_WINDOW = (-1000.0, 1000.0)  # Hounsfield units kept, as CT pipelines clip before scaling
+AGGREGATE_ON = ("device", "cpu")
+BLEND_MODE = "constant"  # sliding_window_inference's default
+
+
+def volume_for(options: WorkloadOptions) -> tuple[Volume, dict[str, Any]]:
+    """The scan to run on (--input, else a phantom of options.volume) and its input info for the record."""
+    if options.inputs:
+        _one_input(options)
+        volume = read_volume(options.inputs[0])
+        shape = volume.shape_whd
+        info = {"source": "file", "path": volume.source, "key": f"file:{Path(volume.source).name}:{shape}"}
+    else:
+        volume = phantom(tuple(options.volume or DEFAULT_VOLUME), seed=options.seed)
+        shape = volume.shape_whd
+        info = {"source": "phantom", "key": f"phantom:{shape}"}
+    info.update(shape_whd=list(shape), voxels=volume.voxels, spacing_mm=list(volume.spacing) if volume.spacing else None)
+    return volume, info
+
+
+def _one_input(options: WorkloadOptions) -> None:
+    if len(options.inputs) > 1:
+        raise InputError(f"the volume workload takes one --input (NIfTI, .npy, DICOM file or series folder), got {len(options.inputs)}")
+
+
+def check_volume_input(options: WorkloadOptions) -> None:
+    """One --input at most, and it must read as a volume: checked before any model loads."""
+    _one_input(options)
+    if options.inputs:
+        read_volume(options.inputs[0])
+
+
+def _check_window_options(options: WorkloadOptions) -> None:
+    if options.aggregate_on not in AGGREGATE_ON:
+        raise InputError(f"--aggregate-on must be one of {', '.join(AGGREGATE_ON)}, got '{options.aggregate_on}'")
+    if not 0.0 <= options.overlap < 1.0:
+        raise InputError(f"--overlap must be at least 0 and below 1, got {options.overlap}")
+
+
+def normalised(array: np.ndarray) -> np.ndarray:
+    """Clip to the CT window and scale to 0..1, as a CT segmentation pipeline does before inference."""
+    from monai.transforms import ScaleIntensityRange
+
+    lo, hi = CT_WINDOW
+    scale = ScaleIntensityRange(a_min=lo, a_max=hi, b_min=0.0, b_max=1.0, clip=True, dtype=np.float32)
+    return np.asarray(scale(array), dtype=np.float32)
+
+
+def count_windows(shape_dhw: tuple[int, ...], roi_dhw: tuple[int, ...], overlap: float) -> int:
+    """How many windows sliding_window_inference runs over one volume: MONAI's own scan logic
+    (a volume smaller than the window is padded up to it)."""
+    from monai.data.utils import dense_patch_slices
+    from monai.inferers.utils import _get_scan_interval
+
+    image = tuple(max(s, r) for s, r in zip(shape_dhw, roi_dhw))
+    interval = _get_scan_interval(image, roi_dhw, len(image), (overlap,) * len(image))
+    return len(dense_patch_slices(image, roi_dhw, interval))
+
+
+def _autocast_now(device: torch.device) -> tuple[bool, torch.dtype]:
+    return torch.is_autocast_enabled(device.type), torch.get_autocast_dtype(device.type)
+
+
+class SlidingWindowVolume(Workload):
+    """A MONAI 3D network over a whole volume with sliding windows. Batch size = windows per forward."""
+
+    name = "volume"
+    item_unit = "volume"
+
+    def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
+        super().__init__(model, device, options)
+        _check_window_options(options)
+        self.roi = check_roi(model.spec, options.roi or model.resolution)
+        self.volume, self._input = volume_for(options)
+        self.array = normalised(self.volume.array)  # once, untimed: the network's input, not its cost
+        self.windows = count_windows(self.array.shape, self.roi.dhw, options.overlap)
+        # Where the stitched output (and the input volume) live; windows always run on the device.
+        self.output_device = torch.device("cpu") if options.aggregate_on == "cpu" else device
+        self.timer = Timer(device)
+        self._warmup = 0
+        self._run: dict[str, Any] = {}
+
+    @classmethod
+    def check_inputs(cls, options: WorkloadOptions) -> None:
+        _check_window_options(options)
+        check_volume_input(options)
+
+    def settings_for(self, settings: MeasureSettings) -> MeasureSettings:
+        # Unchanged; the warm-up count tells metrics() which of its own step times are warm-up.
+        self._warmup = settings.warmup
+        return settings
+
+    def items_per_step(self, batch_size: int) -> int:
+        return 1  # one volume, whatever the windows per forward
+
+    def _infer(self, x: torch.Tensor, sw_batch_size: int) -> torch.Tensor:
+        from monai.inferers import sliding_window_inference
+
+        return sliding_window_inference(
+            x, self.roi.dhw, sw_batch_size, self.model.module, overlap=self.options.overlap, mode=BLEND_MODE,
+            sw_device=self.device, device=self.output_device,
+        )
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array)[None, None].to(self.output_device)
+
+    def prepare(self, batch_size: int) -> Callable[[], Any]:
+        x = self._tensor(self.array)
+        # The sweep's precision, kept for the depth runs in metrics() (they run after the timed block).
+        run: dict[str, Any] = {"batch_size": batch_size, "autocast": _autocast_now(self.device), "seconds": []}
+        self._run = run
+
+        def step() -> None:
+            run["seconds"].append(self.timer(lambda: self._infer(x, batch_size)))
+
+        return step
+
+    def count_flops_per_item(self) -> int | None:
+        """The network on one window, counted on the meta device, times the windows per volume
+        (blending and stitching are not FLOP work)."""
+        meta = build_on_meta(self.model.spec.name, tuple(self.roi))
+        window = torch.empty(1, 1, *self.roi.dhw, device="meta")
+        return count_flops(lambda: meta(window)) * self.windows
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "resolution": list(self.roi),
+            "roi": list(self.roi),
+            "overlap": self.options.overlap,
+            "aggregate_on": self.options.aggregate_on,
+            "blend_mode": BLEND_MODE,
+            "volume_whd": list(self.volume.shape_whd),
+            "windows": self.windows,
+            "network": self.model.spec.config.get("network"),
+            "out_channels": self.model.spec.config.get("out_channels"),
+            "normalisation": f"clip {CT_WINDOW[0]:g}..{CT_WINDOW[1]:g}, scale to 0..1 (before timing)",
+            "timed": "sliding_window_inference over the whole volume: window extraction, network, blending and "
+                     "stitching into a full-size logit map (no argmax)",
+        }
+
+    def input_info(self) -> dict[str, Any]:
+        return dict(self._input)
+
+    def metrics(self) -> dict[str, Any]:
+        run = self._run
+        timed_steps = run.get("seconds", [])[self._warmup:]
+        if not timed_steps:
+            return {}
+        seconds = statistics.median(timed_steps)
+        return {
+            "seconds_per_volume": seconds,
+            "voxels": self.volume.voxels,
+            "voxels_per_s": self.volume.voxels / seconds if seconds > 0 else None,
+            "windows": self.windows,
+            "windows_per_s": self.windows / seconds if seconds > 0 else None,
+            "sw_batch_size": run["batch_size"],
+            "memory_by_depth": self._memory_by_depth(run),
+        }
+
+    def _memory_by_depth(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """One inference per depth (W x H kept, slices repeated), each in its own PeakMemory.
+
+        Runs after the timed block, so the point's own peak memory is untouched. An out-of-memory
+        depth is an answer, not a failure: it is recorded and deeper ones are skipped.
+        """
+        enabled, dtype = run["autocast"]
+        out: list[dict[str, Any]] = []
+        failed_at: int | None = None
+        for depth in self.options.depths:
+            depth = int(depth)
+            shape = (depth, *self.array.shape[1:])
+            entry: dict[str, Any] = {"depth": depth, "voxels": int(np.prod(shape)),
+                                     "windows": count_windows(shape, self.roi.dhw, self.options.overlap)}
+            if failed_at is not None and depth >= failed_at:
+                entry["status"] = "skipped"
+                out.append(entry)
+                continue
+            peak = PeakMemory(self.device)
+            try:
+                with peak, torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype, enabled=enabled):
+                    # The volume itself counts: it sits on the aggregation device during inference.
+                    x = self._tensor(np.take(self.array, np.arange(depth) % self.array.shape[0], axis=0))
+                    entry["seconds"] = self.timer(lambda: self._infer(x, run["batch_size"]))
+                    del x
+                entry["status"] = "ok"
+            except Exception as exc:  # noqa: BLE001 - a failed depth is a row, the point stays measured
+                entry["status"] = "oom" if is_oom(exc) else "error"
+                if entry["status"] == "oom":
+                    failed_at = depth
+                else:
+                    entry["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                del exc
+                release_memory()
+            entry.update(_peak_bytes(peak.result()))
+            out.append(entry)
+        return out
+
+
+def _peak_bytes(memory: dict[str, Any]) -> dict[str, Any]:
+    """The peak that decides fit: allocator peak on a GPU, the process's peak RSS on the host."""
+    if "peak_allocated_bytes" in memory:
+        return {"peak_bytes": memory["peak_allocated_bytes"], "peak_kind": "gpu_allocated",
+                "peak_reserved_bytes": memory.get("peak_reserved_bytes"), "nvml_used_bytes": memory.get("nvml_used_bytes")}
+    if "peak_rss_bytes" in memory:
+        return {"peak_bytes": memory["peak_rss_bytes"], "peak_kind": "host_rss", "rss_before_bytes": memory.get("rss_before_bytes")}
+    return {}
+
+
+def slices_as_frames(array: np.ndarray) -> list[np.ndarray]:
+    """(D, H, W) values -> D frames of H x W x 3 uint8: the CT window mapped to 0..255, grey in 3 channels."""
+    grey = np.rint(normalised(array) * 255.0).astype(np.uint8)
+    return [np.repeat(s[:, :, None], 3, axis=2) for s in grey]
+
+
+class SamVolume(SamTracking):
+    """SAM 2.1 on a volume: slices as frames, prompts on the middle slice, propagated both ways.
+
+    Batch size = objects tracked at once; one step = one slice. `options.extra["prompt_slice"]`
+    may be "first" to prompt slice 0 and propagate one way only.
+    """
+
+    name = "volume"
+    item_unit = "slice"
+    PROMPT_SLICES = ("middle", "first")
+
+    def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
+        super().__init__(model, device, options)
+        self.prompt_slice = str(options.extra.get("prompt_slice", "middle"))
+        if self.prompt_slice not in self.PROMPT_SLICES:
+            raise InputError(f"prompt_slice must be one of {', '.join(self.PROMPT_SLICES)}, got '{self.prompt_slice}'")
+        volume, self._input = volume_for(options)
+        self.volume_whd = volume.shape_whd
+        self._clip = Clip(slices_as_frames(volume.array), None, volume.source)
+        if not self.steady_state_reached():
+            self.notes.append(f"volume: {self.n_frames} slices are too few to fill SAM 2.1's memory bank; no steady-state figures")
+
+    @classmethod
+    def check_inputs(cls, options: WorkloadOptions) -> None:
+        super().check_inputs(options)
+        check_volume_input(options)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self._clip)
+
+    @property
+    def prompt_frame(self) -> int:
+        return self.n_frames // 2 if self.prompt_slice == "middle" else 0
+
+    def clip_for(self, batch_size: int) -> Clip:
+        return self._clip
+
+    def input_info(self) -> dict[str, Any]:
+        return dict(self._input)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "prompt_slice": self.prompt_slice, "volume_whd": list(self.volume_whd),
+                "windowing": f"clip {CT_WINDOW[0]:g}..{CT_WINDOW[1]:g} to uint8, grey in 3 channels"}
+
+    def metrics(self) -> dict[str, Any]:
+        out = super().metrics()
+        if out and out["frames_run"]:
+            # The whole stack once: the prompt and every slice's propagation (loading apart).
+            seconds = out["prompt_s"] + sum(self._run["frame_s"])
+            out["seconds_per_volume"] = seconds
+            out["slices_per_s"] = out["frames_run"] / sum(self._run["frame_s"])
+            out["voxels_per_s"] = int(np.prod(self.volume_whd)) / seconds if seconds > 0 else None
+        return out
