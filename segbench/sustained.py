@@ -85,12 +85,19 @@ def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], obs
     record.status = "interrupted" if stop_reason == "interrupted" else "ok"
     record.samples_s = samples
     fill_stats(record, workload, Measurement(samples_s=samples), None)
-    record.metrics = {**workload.metrics(), "windows": windows, "verdict": verdict.to_dict(), "stop_reason": stop_reason}
+    record.metrics = {
+        **workload.metrics(),
+        "windows": windows,
+        "verdict": verdict.to_dict(),
+        "stop_reason": stop_reason,
+    }
     record.notes = list(workload.notes)
     attach_telemetry(record, sampler, plan.output, observer)
     append_records(plan.output, [record])
     if stop_reason == "interrupted":
-        raise Interrupted(f"interrupted: the soak's {len(windows)} window(s) measured so far are saved in {plan.output}")
+        raise Interrupted(
+            f"interrupted: the soak's {len(windows)} window(s) measured so far are saved in {plan.output}"
+        )
     return record
 
 

@@ -79,7 +79,9 @@ def validate(plan: RunPlan) -> None:
     for name in plan.models:
         spec = get_spec(name)
         if not any(w in spec.workloads for w in plan.workloads):
-            raise InputError(f"{name} does not support the workload(s) {', '.join(plan.workloads)} (it supports: {', '.join(spec.workloads)})")
+            raise InputError(
+                f"{name} does not support the workload(s) {', '.join(plan.workloads)} (it supports: {', '.join(spec.workloads)})"
+            )
     for precision in plan.precisions:
         check_precision(plan.device, precision)
     if not plan.batch_sizes or any(b < 1 for b in plan.batch_sizes):
@@ -144,24 +146,31 @@ def _sweep_batches(plan, workload, precision, flops, environment, run_id, observ
     largest_ok = None
     for batch_size in plan.batch_sizes:
         if not workload.supports_batch_size(batch_size):
-            observer.note(f"{workload.model.spec.name}/{workload.name}: batch size {batch_size} does not apply; skipped")
+            observer.note(
+                f"{workload.model.spec.name}/{workload.name}: batch size {batch_size} does not apply; skipped"
+            )
             continue
         record = _measure_point(plan, workload, precision, batch_size, flops, environment, run_id, observer)
         append_records(plan.output, [record])
         done.append(record)
         observer.record(record)
         if record.status == "interrupted":
-            raise Interrupted(f"interrupted: {len(done) - 1} finished record(s) and the interrupted one kept in {plan.output}")
+            raise Interrupted(
+                f"interrupted: {len(done) - 1} finished record(s) and the interrupted one kept in {plan.output}"
+            )
         if record.status == "ok":
             largest_ok = batch_size
         if record.status == "oom":
             fit = f"the largest that fit was {largest_ok}" if largest_ok else "no batch size fit"
-            observer.note(f"{workload.model.spec.name}/{workload.name}/{precision}: out of memory at batch {batch_size}; {fit}")
+            observer.note(
+                f"{workload.model.spec.name}/{workload.name}/{precision}: out of memory at batch {batch_size}; {fit}"
+            )
             break
 
 
-def new_record(plan: RunPlan, workload: Workload, precision: str, batch_size: int, environment: dict[str, Any],
-               run_id: str) -> Record:
+def new_record(
+    plan: RunPlan, workload: Workload, precision: str, batch_size: int, environment: dict[str, Any], run_id: str
+) -> Record:
     """A record for one point, with everything known before measuring."""
     model = workload.model
     return Record(
@@ -184,7 +193,9 @@ def new_record(plan: RunPlan, workload: Workload, precision: str, batch_size: in
 
 def load_for(plan: RunPlan, model_name: str, purpose: str, observer: Observer):
     """Load a model for the plan and say which weights it got."""
-    loaded = load_model(model_name, LoadOptions(plan.device, plan.weights, plan.checkpoint, plan.resolution, purpose=purpose))
+    loaded = load_model(
+        model_name, LoadOptions(plan.device, plan.weights, plan.checkpoint, plan.resolution, purpose=purpose)
+    )
     weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
     observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
     for note in loaded.notes:
@@ -202,7 +213,9 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
             step = workload.prepare(batch_size)
             with telemetry or contextlib.nullcontext():
-                measurement = measure(step, Timer(plan.device), workload.settings_for(plan.settings), on_sample=observer.sample)
+                measurement = measure(
+                    step, Timer(plan.device), workload.settings_for(plan.settings), on_sample=observer.sample
+                )
         record.memory = peak.result()
         record.metrics = workload.metrics()
         record.status = "interrupted" if measurement.interrupted else "ok"

@@ -10,8 +10,22 @@ import click
 
 from segbench.errors import InputError
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
-               "g": 2**30, "gb": 10**9, "gib": 2**30, "t": 2**40, "tb": 10**12, "tib": 2**40}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 2**10,
+    "kb": 10**3,
+    "kib": 2**10,
+    "m": 2**20,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 2**30,
+    "gb": 10**9,
+    "gib": 2**30,
+    "t": 2**40,
+    "tb": 10**12,
+    "tib": 2**40,
+}
 MAX_BATCH = 4096
 
 
@@ -78,8 +92,10 @@ def parse_price(text: str) -> tuple[str, float]:
     except ValueError:
         price = math.nan
     if not sep or not name or not math.isfinite(price) or price < 0:
-        raise InputError(f"--price {text!r}: expected NAME=USD with USD >= 0, "
-                         "e.g. --price 'RTX 3090=700' or --price ram-ddr4-32gb=60")
+        raise InputError(
+            f"--price {text!r}: expected NAME=USD with USD >= 0, "
+            "e.g. --price 'RTX 3090=700' or --price ram-ddr4-32gb=60"
+        )
     return name, price
 
 

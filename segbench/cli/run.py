@@ -14,49 +14,161 @@ from segbench.cli.params import BOX, BYTES, INT_LIST, MODEL_SIZE, POINT, parse_n
 from segbench.errors import EXIT_FAILED, InputError
 
 # --quick: small sweeps that finish in minutes on 2 CPU cores, same models and published sizes.
-QUICK = {"batch_sizes": [1, 2], "warmup": 2, "min_iters": 3, "min_time": 1.0, "points_per_side": 8, "frames": 16,
-         "volume": (128, 128, 64), "depths": (64, 128, 200)}
-FULL = {"batch_sizes": [1, 2, 4, 8], "warmup": 2, "min_iters": 5, "min_time": 3.0, "points_per_side": 32, "frames": 48,
-        "volume": (512, 512, 200), "depths": ()}
+QUICK = {
+    "batch_sizes": [1, 2],
+    "warmup": 2,
+    "min_iters": 3,
+    "min_time": 1.0,
+    "points_per_side": 8,
+    "frames": 16,
+    "volume": (128, 128, 64),
+    "depths": (64, 128, 200),
+}
+FULL = {
+    "batch_sizes": [1, 2, 4, 8],
+    "warmup": 2,
+    "min_iters": 5,
+    "min_time": 3.0,
+    "points_per_side": 32,
+    "frames": 48,
+    "volume": (512, 512, 200),
+    "depths": (),
+}
 
 
 # Options `run` and `soak` share: what to run, on what, with which inputs. One list, two commands.
 SHARED_OPTIONS = [
-    click.option("-m", "--model", "models", multiple=True, default=("sam2.1-tiny",), show_default=True,
-              help="Model name(s), repeatable or comma-separated. `segbench run --list-models` shows them."),
-    click.option("-w", "--workload", "workloads", multiple=True, default=("image",), show_default=True,
-              help="image | prompt | auto | video | volume (repeatable or comma-separated)."),
+    click.option(
+        "-m",
+        "--model",
+        "models",
+        multiple=True,
+        default=("sam2.1-tiny",),
+        show_default=True,
+        help="Model name(s), repeatable or comma-separated. `segbench run --list-models` shows them.",
+    ),
+    click.option(
+        "-w",
+        "--workload",
+        "workloads",
+        multiple=True,
+        default=("image",),
+        show_default=True,
+        help="image | prompt | auto | video | volume (repeatable or comma-separated).",
+    ),
     click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps."),
-    click.option("--precision", "precisions", default="auto", show_default=True,
-              help="fp32 | fp16 | bf16, a comma list to sweep, or auto (the fastest honest one for the device)."),
+    click.option(
+        "--precision",
+        "precisions",
+        default="auto",
+        show_default=True,
+        help="fp32 | fp16 | bf16, a comma list to sweep, or auto (the fastest honest one for the device).",
+    ),
     click.option("--quick", is_flag=True, help="Small sweep that finishes in minutes on 2 CPU cores."),
-    click.option("--weights", type=click.Choice(["auto", "pretrained", "random"]), default="auto", show_default=True,
-              help="pretrained needs a checkpoint; random builds the same architecture for timing; auto uses pretrained when found."),
-    click.option("--checkpoint", type=click.Path(dir_okay=True), default=None,
-              help="SAM 2.1/MONAI .pt file, or a Hugging Face model directory for Mask2Former."),
-    click.option("-i", "--input", "inputs", multiple=True, type=click.Path(),
-              help="Image files or a folder; a video file or frame folder; a NIfTI/DICOM folder/.npy volume."),
+    click.option(
+        "--weights",
+        type=click.Choice(["auto", "pretrained", "random"]),
+        default="auto",
+        show_default=True,
+        help="pretrained needs a checkpoint; random builds the same architecture for timing; auto uses pretrained when found.",
+    ),
+    click.option(
+        "--checkpoint",
+        type=click.Path(dir_okay=True),
+        default=None,
+        help="SAM 2.1/MONAI .pt file, or a Hugging Face model directory for Mask2Former.",
+    ),
+    click.option(
+        "-i",
+        "--input",
+        "inputs",
+        multiple=True,
+        type=click.Path(),
+        help="Image files or a folder; a video file or frame folder; a NIfTI/DICOM folder/.npy volume.",
+    ),
     click.option("--resolution", default=None, help="Size of synthetic images/frames: 480p | 720p | 1080p | WxH."),
-    click.option("--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size."),
-    click.option("--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8)."),
-    click.option("--points-per-batch", type=click.IntRange(1, 4096), default=64, show_default=True, help="auto: points per decoder batch."),
-    click.option("--auto-mode", type=click.Choice(["relaxed", "default"]), default="relaxed", show_default=True,
-              help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults."),
-    click.option("--frames", type=click.IntRange(2, 100000), default=None, help="video: synthetic clip length (default 48; quick 16)."),
-    click.option("--prompt", type=click.Choice(["point", "box"]), default="point", show_default=True, help="video/volume: first-frame prompt."),
-    click.option("--point", "points", type=POINT, multiple=True, help="prompt/video: a point prompt X,Y in input pixels (repeatable)."),
-    click.option("--box", "boxes", type=BOX, multiple=True, help="prompt/video: a box prompt X0,Y0,X1,Y1 in input pixels (repeatable)."),
+    click.option(
+        "--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size."
+    ),
+    click.option(
+        "--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8)."
+    ),
+    click.option(
+        "--points-per-batch",
+        type=click.IntRange(1, 4096),
+        default=64,
+        show_default=True,
+        help="auto: points per decoder batch.",
+    ),
+    click.option(
+        "--auto-mode",
+        type=click.Choice(["relaxed", "default"]),
+        default="relaxed",
+        show_default=True,
+        help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults.",
+    ),
+    click.option(
+        "--frames",
+        type=click.IntRange(2, 100000),
+        default=None,
+        help="video: synthetic clip length (default 48; quick 16).",
+    ),
+    click.option(
+        "--prompt",
+        type=click.Choice(["point", "box"]),
+        default="point",
+        show_default=True,
+        help="video/volume: first-frame prompt.",
+    ),
+    click.option(
+        "--point",
+        "points",
+        type=POINT,
+        multiple=True,
+        help="prompt/video: a point prompt X,Y in input pixels (repeatable).",
+    ),
+    click.option(
+        "--box",
+        "boxes",
+        type=BOX,
+        multiple=True,
+        help="prompt/video: a box prompt X0,Y0,X1,Y1 in input pixels (repeatable).",
+    ),
     click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs)."),
-    click.option("--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."),
-    click.option("--volume", "volume_shape", default=None, help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64)."),
+    click.option(
+        "--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."
+    ),
+    click.option(
+        "--volume",
+        "volume_shape",
+        default=None,
+        help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64).",
+    ),
     click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96)."),
-    click.option("--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."),
-    click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True,
-              help="volume: where window outputs are stitched; cpu lets long volumes fit on small GPUs."),
-    click.option("--telemetry-interval", type=click.FloatRange(0, 60), default=0.1, show_default=True,
-              help="Seconds between telemetry samples; 0 turns telemetry off."),
-    click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Results file to append to (default: a new file under results/)."),
+    click.option(
+        "--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."
+    ),
+    click.option(
+        "--aggregate-on",
+        type=click.Choice(["device", "cpu"]),
+        default="device",
+        show_default=True,
+        help="volume: where window outputs are stitched; cpu lets long volumes fit on small GPUs.",
+    ),
+    click.option(
+        "--telemetry-interval",
+        type=click.FloatRange(0, 60),
+        default=0.1,
+        show_default=True,
+        help="Seconds between telemetry samples; 0 turns telemetry off.",
+    ),
+    click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Results file to append to (default: a new file under results/).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout."),
 ]
 
@@ -69,14 +181,40 @@ def shared_options(command):
 
 @click.command()
 @shared_options
-@click.option("--batch-sizes", type=INT_LIST, default=None, help="Comma list, e.g. 1,2,4,8 (objects for video, "
-              "sliding-window batch for volume). Default 1,2,4,8; --quick 1,2.")
-@click.option("--warmup", type=click.IntRange(0, 1000), default=None, help="Untimed iterations first (default 2: sam2's TorchScript transforms compile on their first two calls).")
-@click.option("--min-iters", type=click.IntRange(1, 100000), default=None, help="At least this many timed iterations (default 5; quick 3).")
-@click.option("--min-time", type=click.FloatRange(0, 3600), default=None, help="And at least this many timed seconds (default 3; quick 1).")
+@click.option(
+    "--batch-sizes",
+    type=INT_LIST,
+    default=None,
+    help="Comma list, e.g. 1,2,4,8 (objects for video, sliding-window batch for volume). Default 1,2,4,8; --quick 1,2.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="Untimed iterations first (default 2: sam2's TorchScript transforms compile on their first two calls).",
+)
+@click.option(
+    "--min-iters",
+    type=click.IntRange(1, 100000),
+    default=None,
+    help="At least this many timed iterations (default 5; quick 3).",
+)
+@click.option(
+    "--min-time",
+    type=click.FloatRange(0, 3600),
+    default=None,
+    help="And at least this many timed seconds (default 3; quick 1).",
+)
 @click.option("--objects", type=INT_LIST, default=None, help="video: objects tracked at once (same as --batch-sizes).")
-@click.option("--sw-batch-size", type=INT_LIST, default=None, help="volume: windows per forward (same as --batch-sizes).")
-@click.option("--max-ram", type=BYTES, default=None, help="Host RAM ceiling (e.g. 8G): allocations beyond it become an OOM result.")
+@click.option(
+    "--sw-batch-size", type=INT_LIST, default=None, help="volume: windows per forward (same as --batch-sizes)."
+)
+@click.option(
+    "--max-ram",
+    type=BYTES,
+    default=None,
+    help="Host RAM ceiling (e.g. 8G): allocations beyond it become an OOM result.",
+)
 @click.option("--no-flops", is_flag=True, help="Skip counting model FLOPs.")
 @click.option("--list-models", is_flag=True, help="List the registered models and exit.")
 def run(**kw: Any) -> None:
@@ -198,7 +336,10 @@ def _list_models() -> None:
     for column in ("name", "family", "workloads", "published size", "description"):
         table.add_column(column)
     for spec in MODELS.values():
-        size = "x".join(str(v) for v in (spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution))
+        size = "x".join(
+            str(v)
+            for v in (spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution)
+        )
         table.add_row(spec.name, spec.family, ", ".join(spec.workloads), size, spec.description)
     console().print(table)
 
@@ -208,8 +349,13 @@ class ProgressObserver:
 
     def __enter__(self) -> "ProgressObserver":
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
-            TimeElapsedColumn(), console=err_console, transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
         )
         self.progress.__enter__()
         self.task = None
@@ -236,7 +382,18 @@ class ProgressObserver:
 
 def _table(records) -> None:
     table = Table(title="segbench run")
-    for column in ("model", "workload", "prec", "batch", "status", "median", "p90", "throughput", "peak mem", "TFLOP/s"):
+    for column in (
+        "model",
+        "workload",
+        "prec",
+        "batch",
+        "status",
+        "median",
+        "p90",
+        "throughput",
+        "peak mem",
+        "TFLOP/s",
+    ):
         table.add_column(column, justify="left" if column in ("model", "workload", "status") else "right")
     for r in records:
         lat = r.stats.get("latency_s", {})
@@ -244,13 +401,24 @@ def _table(records) -> None:
         mem = r.memory.get("peak_allocated_bytes") or r.memory.get("peak_rss_bytes")
         tflops = r.flops.get("achieved_tflops")
         status = r.status if r.status == "ok" else f"[red]{r.status}[/]"
-        table.add_row(r.model, r.workload, r.precision, str(r.batch_size), status, fmt_seconds(lat.get("median")),
-                      fmt_seconds(lat.get("p90")), f"{ips:.2f} {r.stats.get('item_unit', '')}/s" if ips else "-",
-                      fmt_bytes(mem), f"{tflops:.2f}" if tflops else "-")
+        table.add_row(
+            r.model,
+            r.workload,
+            r.precision,
+            str(r.batch_size),
+            status,
+            fmt_seconds(lat.get("median")),
+            fmt_seconds(lat.get("p90")),
+            f"{ips:.2f} {r.stats.get('item_unit', '')}/s" if ips else "-",
+            fmt_bytes(mem),
+            f"{tflops:.2f}" if tflops else "-",
+        )
     console().print(table)
     if any(r.weights == "random" for r in records):
-        console().print("[yellow]Timings used random weights:[/] real for this architecture's speed and memory; "
-                        "masks and mask counts are not representative.")
+        console().print(
+            "[yellow]Timings used random weights:[/] real for this architecture's speed and memory; "
+            "masks and mask counts are not representative."
+        )
     for r in records:
         if r.error:
             console().print(f"[red]{r.model} {r.workload} {r.precision} b{r.batch_size}:[/] {r.error}")

@@ -14,13 +14,30 @@ from segbench.errors import InputError
 
 @click.command()
 @shared_options
-@click.option("--minutes", type=click.FloatRange(0.05, 24 * 60), default=10.0, show_default=True,
-              help="How long to keep the load on.")
-@click.option("--window", "window_s", type=click.FloatRange(0.5, 3600), default=None,
-              help="Seconds per throughput window (default 30; --quick 5). The first window is warm-up.")
-@click.option("--max-temp", type=click.FloatRange(30, 120), default=None, help="Stop early when any sensor reaches this (C).")
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True,
-              help="Images per step (objects for video, windows for volume).")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(0.05, 24 * 60),
+    default=10.0,
+    show_default=True,
+    help="How long to keep the load on.",
+)
+@click.option(
+    "--window",
+    "window_s",
+    type=click.FloatRange(0.5, 3600),
+    default=None,
+    help="Seconds per throughput window (default 30; --quick 5). The first window is warm-up.",
+)
+@click.option(
+    "--max-temp", type=click.FloatRange(30, 120), default=None, help="Stop early when any sensor reaches this (C)."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 4096),
+    default=1,
+    show_default=True,
+    help="Images per step (objects for video, windows for volume).",
+)
 def soak(**kw: Any) -> None:
     """Keep one workload running and say whether this machine throttles under sustained load."""
     from segbench.sustained import SoakSettings, run_soak
@@ -31,8 +48,9 @@ def soak(**kw: Any) -> None:
     if len(plan.models) != 1 or len(plan.workloads) != 1 or len(plan.precisions) != 1:
         raise InputError("soak runs one model, one workload and one precision at a time")
     validate(plan)
-    settings = SoakSettings(minutes=kw["minutes"], window_s=kw["window_s"] or (5.0 if kw["quick"] else 30.0),
-                            max_temp_c=kw["max_temp"])
+    settings = SoakSettings(
+        minutes=kw["minutes"], window_s=kw["window_s"] or (5.0 if kw["quick"] else 30.0), max_temp_c=kw["max_temp"]
+    )
     environment = environment_for(plan.device)
     err_console.print(f"[bold]segbench soak[/] {settings.minutes:g} min on {environment['hardware']} → {plan.output}")
     with sigterm_as_interrupt(), ProgressObserver() as observer:
@@ -45,15 +63,19 @@ def soak(**kw: Any) -> None:
     table.add_column("window")
     table.add_column(f"{record.stats.get('item_unit', 'item')}/s", justify="right")
     for i, window in enumerate(record.metrics["windows"], start=1):
-        table.add_row(f"{i} ({window['t_start']:.0f}-{window['t_end']:.0f} s)" + (" warm-up" if i == 1 else ""),
-                      f"{window['items_per_s']:.3f}")
+        table.add_row(
+            f"{i} ({window['t_start']:.0f}-{window['t_end']:.0f} s)" + (" warm-up" if i == 1 else ""),
+            f"{window['items_per_s']:.3f}",
+        )
     console().print(table)
     drift = verdict.get("throughput_drift_pct")
     peak = verdict.get("peak_temperature_c")
     console().print(f"verdict: [bold]{verdict['verdict']}[/] — {verdict['reason']}")
-    console().print(f"throughput drift {drift if drift is not None else '-'} %, clock drift "
-                    f"{verdict.get('clock_drift_pct') if verdict.get('clock_drift_pct') is not None else '-'} %, "
-                    f"peak temperature {f'{peak:.0f} C' if peak is not None else 'n/a (no sensor)'}, "
-                    f"throttled {verdict.get('throttled_s', 0):.1f} s; stopped by {record.metrics['stop_reason']}")
+    console().print(
+        f"throughput drift {drift if drift is not None else '-'} %, clock drift "
+        f"{verdict.get('clock_drift_pct') if verdict.get('clock_drift_pct') is not None else '-'} %, "
+        f"peak temperature {f'{peak:.0f} C' if peak is not None else 'n/a (no sensor)'}, "
+        f"throttled {verdict.get('throttled_s', 0):.1f} s; stopped by {record.metrics['stop_reason']}"
+    )
     for note in verdict.get("notes", []):
         console().print(f"[dim]note:[/] {note}")

@@ -27,7 +27,9 @@ def resolve_device(text: str) -> torch.device:
         return torch.device("cpu")
     if value == "mps":
         if not _mps_available():
-            raise InputError("--device mps asked for, but MPS is only available on Apple-silicon Macs with an MPS build of torch")
+            raise InputError(
+                "--device mps asked for, but MPS is only available on Apple-silicon Macs with an MPS build of torch"
+            )
         return torch.device("mps")
     if value == "cuda" or value.startswith("cuda:"):
         index_text = value.partition(":")[2] or "0"
@@ -35,11 +37,15 @@ def resolve_device(text: str) -> torch.device:
             raise InputError(f"--device {text}: the GPU index must be a number, e.g. cuda:0")
         if not torch.cuda.is_available():
             build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-            raise InputError(f"--device {text} asked for, but torch ({torch.__version__}, {build}) sees no CUDA GPU; use --device cpu")
+            raise InputError(
+                f"--device {text} asked for, but torch ({torch.__version__}, {build}) sees no CUDA GPU; use --device cpu"
+            )
         index = int(index_text)
         count = torch.cuda.device_count()
         if index >= count:
-            raise InputError(f"--device {text} asked for, but only {count} CUDA GPU(s) are visible (cuda:0..cuda:{count - 1})")
+            raise InputError(
+                f"--device {text} asked for, but only {count} CUDA GPU(s) are visible (cuda:0..cuda:{count - 1})"
+            )
         return _usable(torch.device("cuda", index))
     raise InputError(f"unknown device '{text}': use auto, cpu, cuda, cuda:N or mps")
 

@@ -69,7 +69,9 @@ def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
             # use_safetensors=None prefers safetensors and falls back to a weights_only torch.load.
             module = Mask2FormerForUniversalSegmentation.from_pretrained(source, local_files_only=local)
         except OSError as exc:
-            raise InputError(f"could not load pretrained {spec.name} from {source}: {str(exc).splitlines()[0]}") from None
+            raise InputError(
+                f"could not load pretrained {spec.name} from {source}: {str(exc).splitlines()[0]}"
+            ) from None
     else:
         module = build(spec)
     module = module.to(options.device).eval()

@@ -34,11 +34,25 @@ def _sam(size: str, short: str, hf: str, desc: str) -> ModelSpec:
     )
 
 
-_SWIN_T = {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "window_size": 7, "pretrain_image_size": 224}
-_SWIN_L = {"embed_dim": 192, "depths": [2, 2, 18, 2], "num_heads": [6, 12, 24, 48], "window_size": 12, "pretrain_image_size": 384}
+_SWIN_T = {
+    "embed_dim": 96,
+    "depths": [2, 2, 6, 2],
+    "num_heads": [3, 6, 12, 24],
+    "window_size": 7,
+    "pretrain_image_size": 224,
+}
+_SWIN_L = {
+    "embed_dim": 192,
+    "depths": [2, 2, 18, 2],
+    "num_heads": [6, 12, 24, 48],
+    "window_size": 12,
+    "pretrain_image_size": 384,
+}
 
 
-def _m2f(name: str, hf_id: str, swin: dict, queries: int, labels: int, resolution: tuple[int, int], desc: str) -> ModelSpec:
+def _m2f(
+    name: str, hf_id: str, swin: dict, queries: int, labels: int, resolution: tuple[int, int], desc: str
+) -> ModelSpec:
     return ModelSpec(
         name=name,
         family="mask2former",
@@ -59,18 +73,58 @@ MODELS: dict[str, ModelSpec] = {
         _sam("small", "s", "small", "SAM 2.1 Hiera-S (46M params)"),
         _sam("base-plus", "b+", "base-plus", "SAM 2.1 Hiera-B+ (80.8M params)"),
         _sam("large", "l", "large", "SAM 2.1 Hiera-L (224.4M params)"),
-        _m2f("mask2former-swin-tiny", "facebook/mask2former-swin-tiny-ade-semantic", _SWIN_T, 100, 150, (512, 512),
-             "Mask2Former Swin-T, ADE20K semantic (512x512 crops)"),
-        _m2f("mask2former-swin-large", "facebook/mask2former-swin-large-ade-semantic", _SWIN_L, 100, 150, (640, 640),
-             "Mask2Former Swin-L, ADE20K semantic (640x640 crops)"),
-        _m2f("mask2former-swin-tiny-coco", "facebook/mask2former-swin-tiny-coco-panoptic", _SWIN_T, 100, 133, _COCO_SIZE,
-             "Mask2Former Swin-T, COCO panoptic (short side 800)"),
-        _m2f("mask2former-swin-large-coco", "facebook/mask2former-swin-large-coco-panoptic", _SWIN_L, 200, 133, _COCO_SIZE,
-             "Mask2Former Swin-L, COCO panoptic (short side 800, 200 queries)"),
-        ModelSpec("monai-unet", "monai", ("volume",), (96, 96, 96), "MONAI 3D UNet (5 levels, 16-256 channels)",
-                  {"network": "unet", "out_channels": 14}),
-        ModelSpec("monai-swinunetr", "monai", ("volume",), (96, 96, 96), "MONAI SwinUNETR (feature size 48, BTCV)",
-                  {"network": "swinunetr", "out_channels": 14}),
+        _m2f(
+            "mask2former-swin-tiny",
+            "facebook/mask2former-swin-tiny-ade-semantic",
+            _SWIN_T,
+            100,
+            150,
+            (512, 512),
+            "Mask2Former Swin-T, ADE20K semantic (512x512 crops)",
+        ),
+        _m2f(
+            "mask2former-swin-large",
+            "facebook/mask2former-swin-large-ade-semantic",
+            _SWIN_L,
+            100,
+            150,
+            (640, 640),
+            "Mask2Former Swin-L, ADE20K semantic (640x640 crops)",
+        ),
+        _m2f(
+            "mask2former-swin-tiny-coco",
+            "facebook/mask2former-swin-tiny-coco-panoptic",
+            _SWIN_T,
+            100,
+            133,
+            _COCO_SIZE,
+            "Mask2Former Swin-T, COCO panoptic (short side 800)",
+        ),
+        _m2f(
+            "mask2former-swin-large-coco",
+            "facebook/mask2former-swin-large-coco-panoptic",
+            _SWIN_L,
+            200,
+            133,
+            _COCO_SIZE,
+            "Mask2Former Swin-L, COCO panoptic (short side 800, 200 queries)",
+        ),
+        ModelSpec(
+            "monai-unet",
+            "monai",
+            ("volume",),
+            (96, 96, 96),
+            "MONAI 3D UNet (5 levels, 16-256 channels)",
+            {"network": "unet", "out_channels": 14},
+        ),
+        ModelSpec(
+            "monai-swinunetr",
+            "monai",
+            ("volume",),
+            (96, 96, 96),
+            "MONAI SwinUNETR (feature size 48, BTCV)",
+            {"network": "swinunetr", "out_channels": 14},
+        ),
     ]
 }
 

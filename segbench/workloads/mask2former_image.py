@@ -21,8 +21,12 @@ _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 def to_pixel_values(images: list[np.ndarray], size: tuple[int, int]) -> torch.Tensor:
     """Resize and normalise like the image processor, once, outside the timed step."""
     resized = [
-        F.interpolate(torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float() / 255.0,
-                      size=size, mode="bilinear", align_corners=False)
+        F.interpolate(
+            torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float() / 255.0,
+            size=size,
+            mode="bilinear",
+            align_corners=False,
+        )
         for im in images
     ]
     return (torch.cat(resized) - _MEAN) / _STD

@@ -52,5 +52,7 @@ def build_workload(name: str, model: LoadedModel, device: torch.device, options:
         raise InputError(f"unknown workload '{name}' (known: {', '.join(WORKLOADS)})")
     cls = _class(name, model.spec.family)
     if cls is None or name not in model.spec.workloads:
-        raise InputError(f"{model.spec.name} does not support the '{name}' workload (it supports: {', '.join(model.spec.workloads)})")
+        raise InputError(
+            f"{model.spec.name} does not support the '{name}' workload (it supports: {', '.join(model.spec.workloads)})"
+        )
     return cls(model, device, options)

@@ -151,8 +151,11 @@ class SamAuto(_SamStill):
         if model.weights == "random":
             self.notes.append(
                 "auto: mask counts come from random weights and are not representative of a trained model"
-                + ("; relaxed filters keep post-processing busy" if options.auto_mode == "relaxed" else
-                   "; default filters drop nearly every mask, so post-processing cost is understated")
+                + (
+                    "; relaxed filters keep post-processing busy"
+                    if options.auto_mode == "relaxed"
+                    else "; default filters drop nearly every mask, so post-processing cost is understated"
+                )
             )
 
     def supports_batch_size(self, batch_size: int) -> bool:
