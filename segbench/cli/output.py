@@ -10,6 +10,8 @@ from typing import Any, Iterator
 import click
 from rich.console import Console
 
+from segbench.formatting import fmt_bytes, fmt_seconds  # noqa: F401  (re-exported for commands)
+
 # Progress and notes go to stderr so that `--json` leaves stdout to the JSON alone.
 err_console = Console(stderr=True)
 
@@ -23,26 +25,6 @@ def console() -> Console:
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.0f} us"
-
-
-def fmt_bytes(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 @contextlib.contextmanager

@@ -65,7 +65,7 @@ def _compare_table(result):
     from rich.markup import escape
     from rich.table import Table
 
-    from segbench.report.formatting import fmt_seconds
+    from segbench.formatting import fmt_seconds
 
     styles = {"regressed": "bold red", "improved": "green", "unchanged": "", "not compared": "yellow"}
     level = f"{result.confidence * 100:g}%"

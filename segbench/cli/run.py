@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +12,7 @@ from rich.table import Table
 from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_seconds, sigterm_as_interrupt
 from segbench.cli.params import BOX, BYTES, INT_LIST, MODEL_SIZE, POINT, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
+from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_shape
 
 # --quick: small sweeps that finish in minutes on 2 CPU cores, same models and published sizes.
 QUICK = {
@@ -262,7 +263,7 @@ def build_plan(kw: dict[str, Any]):
     )
     options = WorkloadOptions(
         inputs=tuple(kw["inputs"]),
-        source_size=_source_size(kw["resolution"]),
+        source_size=_optional(parse_resolution, kw["resolution"]),
         points_per_side=kw["points_per_side"] or preset["points_per_side"],
         points_per_batch=kw["points_per_batch"],
         auto_mode=kw["auto_mode"],
@@ -272,8 +273,8 @@ def build_plan(kw: dict[str, Any]):
         boxes=tuple(kw["boxes"]),
         offload_video_to_cpu=kw["offload_video_to_cpu"],
         offload_state_to_cpu=kw["offload_state_to_cpu"],
-        volume=_volume_shape(kw["volume_shape"]) or preset["volume"],
-        roi=_roi(kw["roi"]),
+        volume=_optional(parse_volume_shape, kw["volume_shape"]) or preset["volume"],
+        roi=_optional(parse_roi, kw["roi"]),
         overlap=kw["overlap"],
         aggregate_on=kw["aggregate_on"],
         depths=preset["depths"],
@@ -299,28 +300,8 @@ def build_plan(kw: dict[str, Any]):
     )
 
 
-def _source_size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    from segbench.inputs.parsing import parse_resolution
-
-    return parse_resolution(text)
-
-
-def _volume_shape(text: str | None) -> tuple[int, int, int] | None:
-    if text is None:
-        return None
-    from segbench.inputs.parsing import parse_volume_shape
-
-    return parse_volume_shape(text)
-
-
-def _roi(text: str | None) -> tuple[int, int, int] | None:
-    if text is None:
-        return None
-    from segbench.inputs.parsing import parse_roi
-
-    return parse_roi(text)
+def _optional(parser: Callable[[str], Any], text: str | None) -> Any:
+    return None if text is None else parser(text)
 
 
 def environment_for(device) -> dict[str, Any]:

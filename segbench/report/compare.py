@@ -22,7 +22,7 @@ from segbench.report.compare_stats import (
     min_attainable_p,
     verdict,
 )
-from segbench.report.formatting import is_number
+from segbench.formatting import is_number
 from segbench.report.load import load_results
 
 NOT_COMPARED = "not compared"

@@ -21,7 +21,7 @@ import pytest_benchmark
 from pytest_benchmark.stats import Stats
 
 from segbench.records.schema import Record
-from segbench.report.formatting import is_number
+from segbench.formatting import is_number
 
 
 def benchmark_name(record: Record) -> tuple[str, str, str, str]:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from segbench.records.schema import Record
-from segbench.report.formatting import is_number
+from segbench.formatting import is_number
 
 # Which memory figure stands for "peak memory", best first. Reserved is what has to fit under
 # the device's capacity (the caching allocator holds it), so it is compared with the ceiling.

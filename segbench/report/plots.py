@@ -21,7 +21,7 @@ from segbench.report.figures import (
     size_axis,
     wrap,
 )
-from segbench.report.formatting import slug
+from segbench.formatting import slug
 
 POINT = ["hardware", "kind", "model", "workload", "precision", "batch_size", "input_key"]
 

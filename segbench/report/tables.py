@@ -9,7 +9,7 @@ import pandas as pd
 
 from segbench.measure.stats import NOISY_IQR_REL
 from segbench.records.schema import Record
-from segbench.report.formatting import (
+from segbench.formatting import (
     fmt_bytes,
     fmt_number,
     fmt_percent,

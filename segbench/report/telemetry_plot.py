@@ -9,7 +9,7 @@ import pandas as pd
 
 from segbench.records.schema import Record
 from segbench.report.figures import Plot, new_figure, png_bytes, wrap
-from segbench.report.formatting import slug
+from segbench.formatting import slug
 
 MAX_PLOTS = 12
 # A run point shorter than this many samples shows no trend worth a figure (soaks are always drawn).
