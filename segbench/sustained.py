@@ -84,9 +84,10 @@ def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], obs
     verdict = analyze(windows, sampler.samples, interval_s=sampler.interval_s)
     record.status = "interrupted" if stop_reason == "interrupted" else "ok"
     record.samples_s = samples
-    fill_stats(record, workload, Measurement(samples_s=samples), None)
+    measurement = Measurement(samples_s=samples)
+    fill_stats(record, workload, measurement, None)
     record.metrics = {
-        **workload.metrics(),
+        **workload.metrics(measurement),
         "windows": windows,
         "verdict": verdict.to_dict(),
         "stop_reason": stop_reason,

@@ -205,7 +205,8 @@ def load_for(plan: RunPlan, model_name: str, purpose: str, observer: Observer):
 
 def _measure_point(plan, workload, precision, batch_size, flops, environment, run_id, observer) -> Record:
     record = new_record(plan, workload, precision, batch_size, environment, run_id)
-    observer.point_started(f"{record.model} {workload.name} {precision} b{batch_size}", plan.settings.min_iters)
+    settings = workload.settings_for(plan.settings)
+    observer.point_started(f"{record.model} {workload.name} {precision} b{batch_size}", settings.min_iters)
     measurement = Measurement()
     peak = PeakMemory(plan.device)
     telemetry = TelemetrySampler(plan.telemetry_interval_s) if plan.telemetry_interval_s else None
@@ -213,11 +214,9 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
             step = workload.prepare(batch_size)
             with telemetry or contextlib.nullcontext():
-                measurement = measure(
-                    step, Timer(plan.device), workload.settings_for(plan.settings), on_sample=observer.sample
-                )
+                measurement = measure(step, Timer(plan.device), settings, on_sample=observer.sample)
         record.memory = peak.result()
-        record.metrics = workload.metrics()
+        record.metrics = workload.metrics(measurement)
         record.status = "interrupted" if measurement.interrupted else "ok"
     except KeyboardInterrupt:
         record.status = "interrupted"
@@ -260,7 +259,7 @@ def fill_stats(record: Record, workload: Workload, measurement: Measurement, flo
         record.stats["warmup_s"] = measurement.warmup_s
         if S.is_noisy(latency):
             record.notes.append(f"noisy timings: IQR is {latency['iqr_rel']:.0%} of the median")
-    flops_per_step = flops * items if flops else None
+    flops_per_step = workload.flops_per_step(record.batch_size, flops)
     record.flops = {"per_item": flops, **achieved(flops_per_step, latency.get("median"), _peak_tflops(record))}
 
 

@@ -71,7 +71,7 @@ def test_checkpoint_that_holds_code_is_refused(in_tmp, cli_runner):
             return (os.system, ("echo pwned > pwned.txt",))
 
     ckpt = in_tmp / "evil.pt"
-    ckpt.write_bytes(pickle.dumps({"model": Evil()}))
+    ckpt.write_bytes(pickle.dumps({"model": Evil()}, protocol=2))
     result = cli_runner.invoke(cli, ["run", "--checkpoint", str(ckpt), *SMALL, "-o", "r.jsonl"])
     assert "refused to load" in one_line_error(result)
     assert not (in_tmp / "pwned.txt").exists()

@@ -80,4 +80,7 @@ def cli(debug: bool) -> None:
 def main() -> None:
     # sam2 scripts its transforms with torch.jit, which torch now warns about on every model build.
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
+    # Without sam2's optional CUDA extension, video post-processing skips hole filling; records say so
+    # (and `segbench doctor` explains it) instead of a multi-line warning in the middle of a progress bar.
+    warnings.filterwarnings("ignore", message=r"cannot import name '_C' from 'sam2'", category=UserWarning)
     cli(prog_name="segbench")

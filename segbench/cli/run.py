@@ -25,6 +25,8 @@ QUICK = {
     "volume": (128, 128, 64),
     "depths": (64, 128, 200),
 }
+# Depths for the memory-vs-depth curve on a GPU: where 12 GB and 24 GB cards part ways for CT.
+GPU_DEPTHS = (128, 256, 512, 1000)
 FULL = {
     "batch_sizes": [1, 2, 4, 8],
     "warmup": 2,
@@ -33,7 +35,7 @@ FULL = {
     "points_per_side": 32,
     "frames": 48,
     "volume": (512, 512, 200),
-    "depths": (),
+    "depths": None,  # a GPU gets GPU_DEPTHS; a CPU run none unless --depths asks
 }
 
 
@@ -44,9 +46,9 @@ SHARED_OPTIONS = [
         "--model",
         "models",
         multiple=True,
-        default=("sam2.1-tiny",),
-        show_default=True,
-        help="Model name(s), repeatable or comma-separated. `segbench run --list-models` shows them.",
+        default=(),
+        help="Model name(s), repeatable or comma-separated (default: sam2.1-tiny; monai-unet when every "
+        "workload is volume). `segbench run --list-models` shows them.",
     ),
     click.option(
         "-w",
@@ -211,6 +213,13 @@ def shared_options(command):
     "--sw-batch-size", type=INT_LIST, default=None, help="volume: windows per forward (same as --batch-sizes)."
 )
 @click.option(
+    "--depths",
+    type=INT_LIST,
+    default=None,
+    help="volume: extra depths (slices) for the peak-memory-vs-depth curve (default: quick 64,128,200; "
+    "GPU 128,256,512,1000).",
+)
+@click.option(
     "--max-ram",
     type=BYTES,
     default=None,
@@ -243,6 +252,7 @@ def run(**kw: Any) -> None:
 def build_plan(kw: dict[str, Any]):
     from segbench.measure.device import default_precision, resolve_device
     from segbench.measure.harness import MeasureSettings
+    from segbench.models.registry import default_model
     from segbench.records.store import new_results_path
     from segbench.sweep import RunPlan
     from segbench.workloads.base import WorkloadOptions
@@ -277,13 +287,13 @@ def build_plan(kw: dict[str, Any]):
         roi=_optional(parse_roi, kw["roi"]),
         overlap=kw["overlap"],
         aggregate_on=kw["aggregate_on"],
-        depths=preset["depths"],
+        depths=tuple(kw.get("depths") or preset["depths"] or (GPU_DEPTHS if device.type == "cuda" else ())),
     )
     output = Path(kw["output"]) if kw["output"] else new_results_path()
     if output.exists() and not output.is_file():
         raise InputError(f"--output {output} is not a file")
     return RunPlan(
-        models=parse_name_list(kw["models"]),
+        models=parse_name_list(kw["models"]) or [default_model(workloads)],
         workloads=workloads,
         precisions=precisions,
         batch_sizes=list(batch_sizes),

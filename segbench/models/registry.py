@@ -129,6 +129,11 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def default_model(workloads: list[str] | tuple[str, ...]) -> str:
+    """What runs when no --model is given: MONAI's UNet for volumes, else SAM 2.1 tiny."""
+    return "monai-unet" if workloads and all(w == "volume" for w in workloads) else "sam2.1-tiny"
+
+
 def model_names(workload: str | None = None) -> list[str]:
     return [n for n, s in MODELS.items() if workload is None or workload in s.workloads]
 

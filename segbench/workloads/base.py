@@ -9,7 +9,7 @@ from typing import Any, Callable
 import torch
 
 from segbench.errors import InputError
-from segbench.measure.harness import MeasureSettings
+from segbench.measure.harness import Measurement, MeasureSettings
 from segbench.models.base import LoadedModel
 
 
@@ -81,8 +81,12 @@ class Workload(ABC):
         """{"source", "key", ...}: `key` identifies the input for `compare`."""
         return {"source": "synthetic", "key": "synthetic"}
 
-    def metrics(self) -> dict[str, Any]:
-        """Workload-specific results after the last measured step (masks produced, fps, ...)."""
+    def flops_per_step(self, batch_size: int, per_item: int | None) -> int | None:
+        """FLOPs of one step; override where cost does not scale with items (video: objects)."""
+        return per_item * self.items_per_step(batch_size) if per_item else None
+
+    def metrics(self, measurement: Measurement) -> dict[str, Any]:
+        """Workload-specific results from the point's measurement (masks produced, fps, ...)."""
         return {}
 
 

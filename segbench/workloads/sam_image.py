@@ -183,7 +183,7 @@ class SamAuto(_SamStill):
             "timed": "generate(image): encoder, grid decoding and post-processing",
         }
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, measurement) -> dict[str, Any]:
         if not self._masks:
             return {}
         return {

@@ -3,8 +3,9 @@
 One harness step is one propagated frame, so the harness's samples are per-frame latencies. The
 memory bank fills over the first `num_maskmem` frames (7 for every SAM 2.1 size) and each of them
 costs more than the last; they are the harness's warm-up (giving `fps_warmup`), and the rest of the
-clip is timed (`fps_steady` and the per-frame percentiles). Loading the clip (`init_state`: JPEG
-decoding, resizing, the first frame's features) is timed apart as `load_s`.
+clip is timed (`fps_steady` and the per-frame percentiles). The first step is the prompted frame,
+whose mask the prompt already decoded: it only encodes it into memory. Loading the clip (`init_state`:
+JPEG decoding, resizing, the first frame's features) is timed apart as `load_s`, the prompts as `prompt_s`.
 
 `SamTracking` is the machinery; `SamVideo` feeds it a clip, and `SamVolume` (workloads/volume.py)
 a volume's slices, the MedSAM2 way.
@@ -16,8 +17,10 @@ import dataclasses
 import functools
 import math
 import tempfile
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import psutil
@@ -26,10 +29,10 @@ import torch
 from segbench.errors import InputError
 from segbench.inputs.video import Clip, ObjectPrompt, read_video, synthetic_clip, write_jpeg_folder
 from segbench.measure.flops import count_flops
-from segbench.measure.harness import MeasureSettings, Timer
+from segbench.measure.harness import Measurement, MeasureSettings, Timer
 from segbench.measure.oom import release_memory
 from segbench.models.registry import build_on_meta
-from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
 from segbench.workloads.sam_image import encoder_flops
 
 DEFAULT_SOURCE_SIZE = (480, 854)  # (h, w): 480p, the resolution of the SAM 2 / DAVIS evaluation clips
@@ -62,7 +65,12 @@ def grid_prompts(size: tuple[int, int], n: int) -> list[ObjectPrompt]:
     for i in range(n):
         r, c = divmod(i, cols)
         cy, cx = (r + 0.5) * cell_h, (c + 0.5) * cell_w
-        box = (int(cx - cell_w / 4), int(cy - cell_h / 4), max(int(cx + cell_w / 4), int(cx) + 1), max(int(cy + cell_h / 4), int(cy) + 1))
+        box = (
+            int(cx - cell_w / 4),
+            int(cy - cell_h / 4),
+            max(int(cx + cell_w / 4), int(cx) + 1),
+            max(int(cy + cell_h / 4), int(cy) + 1),
+        )
         prompts.append(ObjectPrompt(point=(int(cx), int(cy)), box=box))
     return prompts
 
@@ -72,7 +80,7 @@ def _quiet_sam2_progress() -> None:
     """sam2 draws tqdm bars while loading frames and on every propagated frame; they would tear
     through segbench's own progress display, so its module-level `tqdm` becomes a disabled one."""
     import sam2.sam2_video_predictor as video_predictor
-    import sam2.utils.misc as misc
+    from sam2.utils import misc
     from tqdm import tqdm
 
     quiet = functools.partial(tqdm, disable=True)
@@ -88,7 +96,7 @@ class Propagation:
     yielded once. When the clip is done, the next call starts over (reset_state, prompts again).
     """
 
-    def __init__(self, predictor, state: dict, prompts: list[ObjectPrompt], kind: str, prompt_frame: int) -> None:
+    def __init__(self, predictor, state: dict, prompts: list[tuple[float, ...]], kind: str, prompt_frame: int) -> None:
         self.predictor = predictor
         self.state = state
         self.prompts = prompts
@@ -100,11 +108,11 @@ class Propagation:
     def prompt(self) -> None:
         """Clear the clip's tracking and place one point or box per object on the prompt frame."""
         self.predictor.reset_state(self.state)
-        for obj_id, p in enumerate(self.prompts, start=1):
-            if self.kind == "box":
-                extra = {"box": np.asarray(p.box, dtype=np.float32)}
-            else:
-                extra = {"points": np.asarray([p.point], dtype=np.float32), "labels": np.ones(1, dtype=np.int32)}
+        for obj_id, coords in enumerate(self.prompts, start=1):
+            if self.kind == "box":  # (x0, y0, x1, y1)
+                extra = {"box": np.asarray(coords, dtype=np.float32)}
+            else:  # (x, y), one positive click
+                extra = {"points": np.asarray([coords], dtype=np.float32), "labels": np.ones(1, dtype=np.int32)}
             self.predictor.add_new_points_or_box(self.state, frame_idx=self.prompt_frame, obj_id=obj_id, **extra)
         self._frames = self._order()
 
@@ -139,29 +147,61 @@ def tracking_flops(model_name: str, size: int, frames: int) -> int:
     meta = build_on_meta(model_name, (size, size), purpose="video")
     image = torch.empty(1, 3, size, size, device="meta")
     _, feats, pos, sizes = meta._prepare_backbone_features(meta.forward_image(image))
-    common = dict(current_vision_feats=feats, current_vision_pos_embeds=pos, feat_sizes=sizes, mask_inputs=None,
-                  num_frames=max(frames, _OBJ_PTR_FRAMES + 1), track_in_reverse=False, run_mem_encoder=True,
-                  prev_sam_mask_logits=None)
-    point = {"point_coords": torch.zeros(1, 1, 2, device="meta"),
-             "point_labels": torch.ones(1, 1, dtype=torch.int32, device="meta")}
-    first = meta.track_step(frame_idx=0, is_init_cond_frame=True, point_inputs=point,
-                            output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}}, **common)
+    common = {
+        "current_vision_feats": feats,
+        "current_vision_pos_embeds": pos,
+        "feat_sizes": sizes,
+        "mask_inputs": None,
+        "num_frames": max(frames, _OBJ_PTR_FRAMES + 1),
+        "track_in_reverse": False,
+        "run_mem_encoder": True,
+        "prev_sam_mask_logits": None,
+    }
+    point = {
+        "point_coords": torch.zeros(1, 1, 2, device="meta"),
+        "point_labels": torch.ones(1, 1, dtype=torch.int32, device="meta"),
+    }
+    first = meta.track_step(
+        frame_idx=0,
+        is_init_cond_frame=True,
+        point_inputs=point,
+        output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}},
+        **common,
+    )
     now = max(_OBJ_PTR_FRAMES, int(meta.num_maskmem))
     bank = {"cond_frame_outputs": {0: first}, "non_cond_frame_outputs": {t: first for t in range(1, now)}}
-    return count_flops(lambda: meta.track_step(frame_idx=now, is_init_cond_frame=False, point_inputs=None,
-                                               output_dict=bank, **common))
+    return count_flops(
+        lambda: meta.track_step(frame_idx=now, is_init_cond_frame=False, point_inputs=None, output_dict=bank, **common)
+    )
 
 
 def _check_prompt(options: WorkloadOptions) -> None:
     if options.prompt not in PROMPT_KINDS:
         raise InputError(f"prompt must be one of {', '.join(PROMPT_KINDS)}, got '{options.prompt}'")
+    if options.prompt == "point" and options.boxes and not options.points:
+        raise InputError("--box given but the prompt kind is point: add --prompt box")
+    if options.prompt == "box" and options.points and not options.boxes:
+        raise InputError("--point given but the prompt kind is box: use --box X0,Y0,X1,Y1 or --prompt point")
 
 
 def _one_clip(options: WorkloadOptions) -> str | None:
     """The one --input path of a video run, or None for a synthetic clip."""
     if len(options.inputs) > 1:
-        raise InputError(f"the video workload takes one --input (a video file or a frame folder), got {len(options.inputs)}")
+        raise InputError(
+            f"the video workload takes one --input (a video file or a frame folder), got {len(options.inputs)}"
+        )
     return options.inputs[0] if options.inputs else None
+
+
+def _has_sam2_extension(device: torch.device) -> bool:
+    """sam2 fills small holes in masks with its compiled CUDA extension; without it (or on a CPU) it warns and skips."""
+    if device.type != "cuda":
+        return False
+    try:
+        from sam2 import _C  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _memory_kind(device: torch.device) -> str:
@@ -184,13 +224,18 @@ class SamTracking(Workload):
         self.size = int(model.resolution[0])
         self.predictor = model.module
         self.timer = Timer(device)
-        # From this step on every frame attends to a full memory bank (1 prompted + num_maskmem-1 recent frames).
+        # The bank holds the prompted frame and the num_maskmem-1 latest ones: full from step num_maskmem on.
         self.num_maskmem = int(self.predictor.num_maskmem)
         self._process = psutil.Process()
         self._propagation: Propagation | None = None
         self._run: dict[str, Any] = {}
         self._tracking_flops: int | None = None
         self._encoder_flops: int | None = None
+        if getattr(self.predictor, "fill_hole_area", 0) > 0 and not _has_sam2_extension(device):
+            self.notes.append(
+                f"{self.name}: sam2's hole filling of masks is skipped (it needs sam2's CUDA extension "
+                "on a GPU), so post-processing is a little cheaper here than on a full install"
+            )
 
     @classmethod
     def check_inputs(cls, options: WorkloadOptions) -> None:
@@ -198,20 +243,34 @@ class SamTracking(Workload):
 
     # -- what subclasses provide -------------------------------------------------------------
     @property
+    @abstractmethod
     def n_frames(self) -> int:
-        raise NotImplementedError
+        """Frames (or slices) in the clip."""
 
     @property
     def prompt_frame(self) -> int:
         return 0
 
+    @abstractmethod
     def clip_for(self, batch_size: int) -> Clip:
-        raise NotImplementedError
+        """The clip to track `batch_size` objects in."""
 
-    def prompts_for(self, clip: Clip, batch_size: int) -> list[ObjectPrompt]:
-        if len(clip.objects) >= batch_size:
-            return list(clip.objects[:batch_size])
-        return grid_prompts(clip.source_size, batch_size)
+    generated_prompts = "grid"  # where prompts come from when the user gives none
+
+    @property
+    def prompt_source(self) -> str:
+        given = self.options.boxes if self.options.prompt == "box" else self.options.points
+        return "user" if given else self.generated_prompts
+
+    def prompts_for(self, clip: Clip, batch_size: int) -> list[tuple[float, ...]]:
+        """One prompt of the chosen kind per object: the user's (cycled to fill the batch), else the
+        synthetic clip's own objects, else a grid over the frame."""
+        box = self.options.prompt == "box"
+        given = self.options.boxes if box else self.options.points
+        if given:
+            return [tuple(given[i % len(given)]) for i in range(batch_size)]
+        found = clip.objects if len(clip.objects) >= batch_size else grid_prompts(clip.source_size, batch_size)
+        return [p.box if box else p.point for p in found[:batch_size]]
 
     # -- the harness interface ------------------------------------------------------------------
     @property
@@ -225,8 +284,9 @@ class SamTracking(Workload):
     def settings_for(self, settings: MeasureSettings) -> MeasureSettings:
         # Exactly one pass over the clip: the filling frames as warm-up, every later frame timed once.
         timed_frames = self.n_frames - self.warmup_frames
-        return dataclasses.replace(settings, warmup=self.warmup_frames, min_iters=timed_frames,
-                                   max_iters=timed_frames, min_time_s=0.0)
+        return dataclasses.replace(
+            settings, warmup=self.warmup_frames, min_iters=timed_frames, max_iters=timed_frames, min_time_s=0.0
+        )
 
     def items_per_step(self, batch_size: int) -> int:
         return 1  # one frame, whatever the number of objects
@@ -240,28 +300,32 @@ class SamTracking(Workload):
             # are in memory once it returns, so the folder goes right away.
             folder = Path(tmp) / "frames"
             jpeg_write_s = self.timer(lambda: write_jpeg_folder(clip, folder))
-            state, load_s = timed(self.timer, lambda: self.predictor.init_state(
-                str(folder),
-                offload_video_to_cpu=self.options.offload_video_to_cpu,
-                offload_state_to_cpu=self.options.offload_state_to_cpu,
-            ))
-        propagation = Propagation(self.predictor, state, self.prompts_for(clip, batch_size), self.options.prompt,
-                                  self.prompt_frame)
+            state, load_s = timed(
+                self.timer,
+                lambda: self.predictor.init_state(
+                    str(folder),
+                    offload_video_to_cpu=self.options.offload_video_to_cpu,
+                    offload_state_to_cpu=self.options.offload_state_to_cpu,
+                ),
+            )
+        propagation = Propagation(
+            self.predictor, state, self.prompts_for(clip, batch_size), self.options.prompt, self.prompt_frame
+        )
         prompt_s = self.timer(propagation.prompt)
         self._propagation = propagation
-        run: dict[str, Any] = {"objects": batch_size, "load_s": load_s, "prompt_s": prompt_s,
-                               "jpeg_write_s": jpeg_write_s, "source_size": list(clip.source_size),
-                               "frame_s": [], "memory_by_frame": []}
+        run: dict[str, Any] = {
+            "objects": batch_size,
+            "load_s": load_s,
+            "prompt_s": prompt_s,
+            "jpeg_write_s": jpeg_write_s,
+            "source_size": list(clip.source_size),
+            "memory_by_frame": [],
+        }
         self._run = run
 
-        def advance() -> None:
-            frame_idx, _ = propagation.next_frame()
-            run["last_frame"] = frame_idx
-
         def step() -> None:
-            # The frame's own time is kept too, so metrics can split warm-up from steady frames.
-            run["frame_s"].append(self.timer(advance))
-            run["memory_by_frame"].append({"frame": run["last_frame"], "bytes": self._memory_now()})
+            frame_idx, _ = propagation.next_frame()
+            run["memory_by_frame"].append({"frame": frame_idx, "bytes": self._memory_now()})
 
         return step
 
@@ -282,28 +346,34 @@ class SamTracking(Workload):
             "frames": self.n_frames,
             "prompt": self.options.prompt,
             "prompt_frame": self.prompt_frame,
+            "prompt_source": self.prompt_source,
             "num_maskmem": self.num_maskmem,
             "steady_from_frame": self.warmup_frames,
             "offload_video_to_cpu": self.options.offload_video_to_cpu,
             "offload_state_to_cpu": self.options.offload_state_to_cpu,
             "timed": "one step = one frame of propagate_in_video (image encoder once; memory attention, mask "
-                     "decoder and memory encoder per object), masks thresholded and moved to the host",
+            "decoder and memory encoder per object), masks thresholded and moved to the host",
             "flops_counted": "per frame: image encoder + one object's tracking at a full memory bank; "
-                             "metrics.flops_per_frame adds the tracking of every object",
+            "metrics.flops_per_frame adds the tracking of every object",
             # sam2 casts memory features to bf16 for storage at any precision; compute follows the autocast.
             "memory_bank_dtype": "bfloat16",
         }
 
-    def metrics(self) -> dict[str, Any]:
+    def flops_per_step(self, batch_size: int, per_item: int | None) -> int | None:
+        """One frame: the image encoder once, tracking once per object."""
+        if self._encoder_flops is None or self._tracking_flops is None:
+            return None
+        return self._encoder_flops + batch_size * self._tracking_flops
+
+    def metrics(self, measurement: Measurement) -> dict[str, Any]:
         run = self._run
         if not run:
             return {}
-        times = run["frame_s"]
-        warm, steady = times[: self.warmup_frames], times[self.warmup_frames:]
+        # The harness's warm-up iterations are the frames that fill the memory bank (settings_for).
+        warm, steady = measurement.warmup_s, measurement.samples_s
+        times = warm + steady
         objects = run["objects"]
-        flops_per_frame = None
-        if self._encoder_flops is not None and self._tracking_flops is not None:
-            flops_per_frame = self._encoder_flops + objects * self._tracking_flops
+        flops_per_frame = self.flops_per_step(objects, None)
         return {
             "frames": self.n_frames,
             "frames_run": len(times),
@@ -345,6 +415,7 @@ class SamVideo(SamTracking):
         if path is not None:
             self._clip, self._decode_s = timed(self.timer, lambda: read_video(path))
         self.source_size = self._clip.source_size if self._clip else tuple(options.source_size or DEFAULT_SOURCE_SIZE)
+        check_prompts_inside(options, *self.source_size)
         if not self.steady_state_reached():
             self.notes.append(
                 f"video: the clip has {self.n_frames} frames, too few to fill the memory bank ({self.num_maskmem}); "
@@ -362,6 +433,10 @@ class SamVideo(SamTracking):
     def n_frames(self) -> int:
         return len(self._clip) if self._clip else int(self.options.frames)
 
+    @property
+    def generated_prompts(self) -> str:  # type: ignore[override]
+        return "grid" if self._clip else "synthetic objects"
+
     def clip_for(self, batch_size: int) -> Clip:
         if self._clip is not None:
             return self._clip
@@ -370,13 +445,23 @@ class SamVideo(SamTracking):
     def input_info(self) -> dict[str, Any]:
         h, w = self.source_size
         if self._clip is None:
-            return {"source": "synthetic", "key": f"synthetic:{w}x{h}:{self.n_frames}f", "frames": self.n_frames,
-                    "source_size": [h, w]}
-        return {"source": "file", "path": self._clip.source, "key": f"file:{Path(self._clip.source).name}:{w}x{h}:{self.n_frames}f",
-                "frames": self.n_frames, "source_size": [h, w], "fps": self._clip.fps}
+            return {
+                "source": "synthetic",
+                "key": f"synthetic:{w}x{h}:{self.n_frames}f",
+                "frames": self.n_frames,
+                "source_size": [h, w],
+            }
+        return {
+            "source": "file",
+            "path": self._clip.source,
+            "key": f"file:{Path(self._clip.source).name}:{w}x{h}:{self.n_frames}f",
+            "frames": self.n_frames,
+            "source_size": [h, w],
+            "fps": self._clip.fps,
+        }
 
-    def metrics(self) -> dict[str, Any]:
-        out = super().metrics()
+    def metrics(self, measurement: Measurement) -> dict[str, Any]:
+        out = super().metrics(measurement)
         if out and self._decode_s is not None:
             out["decode_s"] = self._decode_s  # reading the file with OpenCV, before sam2 sees it
         return out

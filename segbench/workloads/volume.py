@@ -13,8 +13,9 @@ up and down the stack (the MedSAM2 way), through the video workload's machinery.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,12 +25,12 @@ from segbench.inputs.parsing import WHD
 from segbench.inputs.video import Clip
 from segbench.inputs.volume import Volume, phantom, read_volume
 from segbench.measure.flops import count_flops
-from segbench.measure.harness import MeasureSettings, Timer
+from segbench.measure.harness import Measurement, Timer
 from segbench.measure.memory import PeakMemory
 from segbench.measure.oom import is_oom, release_memory
 from segbench.models.monai3d import check_roi
 from segbench.models.registry import build_on_meta
-from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
 from segbench.workloads.video import SamTracking
 
 DEFAULT_VOLUME = WHD(512, 512, 200)  # a typical abdominal CT series
@@ -49,13 +50,17 @@ def volume_for(options: WorkloadOptions) -> tuple[Volume, dict[str, Any]]:
         volume = phantom(tuple(options.volume or DEFAULT_VOLUME), seed=options.seed)
         shape = volume.shape_whd
         info = {"source": "phantom", "key": f"phantom:{shape}"}
-    info.update(shape_whd=list(shape), voxels=volume.voxels, spacing_mm=list(volume.spacing) if volume.spacing else None)
+    info.update(
+        shape_whd=list(shape), voxels=volume.voxels, spacing_mm=list(volume.spacing) if volume.spacing else None
+    )
     return volume, info
 
 
 def _one_input(options: WorkloadOptions) -> None:
     if len(options.inputs) > 1:
-        raise InputError(f"the volume workload takes one --input (NIfTI, .npy, DICOM file or series folder), got {len(options.inputs)}")
+        raise InputError(
+            f"the volume workload takes one --input (NIfTI, .npy, DICOM file or series folder), got {len(options.inputs)}"
+        )
 
 
 def check_volume_input(options: WorkloadOptions) -> None:
@@ -112,18 +117,12 @@ class SlidingWindowVolume(Workload):
         # Where the stitched output (and the input volume) live; windows always run on the device.
         self.output_device = torch.device("cpu") if options.aggregate_on == "cpu" else device
         self.timer = Timer(device)
-        self._warmup = 0
         self._run: dict[str, Any] = {}
 
     @classmethod
     def check_inputs(cls, options: WorkloadOptions) -> None:
         _check_window_options(options)
         check_volume_input(options)
-
-    def settings_for(self, settings: MeasureSettings) -> MeasureSettings:
-        # Unchanged; the warm-up count tells metrics() which of its own step times are warm-up.
-        self._warmup = settings.warmup
-        return settings
 
     def items_per_step(self, batch_size: int) -> int:
         return 1  # one volume, whatever the windows per forward
@@ -132,8 +131,14 @@ class SlidingWindowVolume(Workload):
         from monai.inferers import sliding_window_inference
 
         return sliding_window_inference(
-            x, self.roi.dhw, sw_batch_size, self.model.module, overlap=self.options.overlap, mode=BLEND_MODE,
-            sw_device=self.device, device=self.output_device,
+            x,
+            self.roi.dhw,
+            sw_batch_size,
+            self.model.module,
+            overlap=self.options.overlap,
+            mode=BLEND_MODE,
+            sw_device=self.device,
+            device=self.output_device,
         )
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
@@ -142,13 +147,9 @@ class SlidingWindowVolume(Workload):
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         x = self._tensor(self.array)
         # The sweep's precision, kept for the depth runs in metrics() (they run after the timed block).
-        run: dict[str, Any] = {"batch_size": batch_size, "autocast": _autocast_now(self.device), "seconds": []}
+        run: dict[str, Any] = {"batch_size": batch_size, "autocast": _autocast_now(self.device)}
         self._run = run
-
-        def step() -> None:
-            run["seconds"].append(self.timer(lambda: self._infer(x, batch_size)))
-
-        return step
+        return lambda: self._infer(x, batch_size)
 
     def count_flops_per_item(self) -> int | None:
         """The network on one window, counted on the meta device, times the windows per volume
@@ -170,18 +171,17 @@ class SlidingWindowVolume(Workload):
             "out_channels": self.model.spec.config.get("out_channels"),
             "normalisation": f"clip {CT_WINDOW[0]:g}..{CT_WINDOW[1]:g}, scale to 0..1 (before timing)",
             "timed": "sliding_window_inference over the whole volume: window extraction, network, blending and "
-                     "stitching into a full-size logit map (no argmax)",
+            "stitching into a full-size logit map (no argmax)",
         }
 
     def input_info(self) -> dict[str, Any]:
         return dict(self._input)
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, measurement: Measurement) -> dict[str, Any]:
         run = self._run
-        timed_steps = run.get("seconds", [])[self._warmup:]
-        if not timed_steps:
+        if not run or not measurement.samples_s:
             return {}
-        seconds = statistics.median(timed_steps)
+        seconds = statistics.median(measurement.samples_s)
         return {
             "seconds_per_volume": seconds,
             "voxels": self.volume.voxels,
@@ -204,8 +204,11 @@ class SlidingWindowVolume(Workload):
         for depth in self.options.depths:
             depth = int(depth)
             shape = (depth, *self.array.shape[1:])
-            entry: dict[str, Any] = {"depth": depth, "voxels": int(np.prod(shape)),
-                                     "windows": count_windows(shape, self.roi.dhw, self.options.overlap)}
+            entry: dict[str, Any] = {
+                "depth": depth,
+                "voxels": int(np.prod(shape)),
+                "windows": count_windows(shape, self.roi.dhw, self.options.overlap),
+            }
             if failed_at is not None and depth >= failed_at:
                 entry["status"] = "skipped"
                 out.append(entry)
@@ -213,31 +216,47 @@ class SlidingWindowVolume(Workload):
             peak = PeakMemory(self.device)
             try:
                 with peak, torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype, enabled=enabled):
-                    # The volume itself counts: it sits on the aggregation device during inference.
-                    x = self._tensor(np.take(self.array, np.arange(depth) % self.array.shape[0], axis=0))
-                    entry["seconds"] = self.timer(lambda: self._infer(x, run["batch_size"]))
-                    del x
+                    entry["seconds"] = self._time_depth(depth, run["batch_size"])
                 entry["status"] = "ok"
             except Exception as exc:  # noqa: BLE001 - a failed depth is a row, the point stays measured
                 entry["status"] = "oom" if is_oom(exc) else "error"
                 if entry["status"] == "oom":
                     failed_at = depth
                 else:
-                    entry["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                    entry["error"] = (
+                        f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                    )
                 del exc
                 release_memory()
             entry.update(_peak_bytes(peak.result()))
             out.append(entry)
         return out
 
+    def _time_depth(self, depth: int, sw_batch_size: int) -> float:
+        """One inference over the volume with its slices repeated (or cut) to `depth`."""
+        # Made here, inside the caller's PeakMemory: the volume sits on the aggregation device too.
+        x = self._tensor(np.take(self.array, np.arange(depth) % self.array.shape[0], axis=0))
+        return self.timer(lambda: self._infer(x, sw_batch_size))
+
 
 def _peak_bytes(memory: dict[str, Any]) -> dict[str, Any]:
     """The peak that decides fit: allocator peak on a GPU, the process's peak RSS on the host."""
     if "peak_allocated_bytes" in memory:
-        return {"peak_bytes": memory["peak_allocated_bytes"], "peak_kind": "gpu_allocated",
-                "peak_reserved_bytes": memory.get("peak_reserved_bytes"), "nvml_used_bytes": memory.get("nvml_used_bytes")}
+        return {
+            "peak_bytes": memory["peak_allocated_bytes"],
+            "peak_kind": "gpu_allocated",
+            "peak_reserved_bytes": memory.get("peak_reserved_bytes"),
+            "nvml_used_bytes": memory.get("nvml_used_bytes"),
+        }
     if "peak_rss_bytes" in memory:
-        return {"peak_bytes": memory["peak_rss_bytes"], "peak_kind": "host_rss", "rss_before_bytes": memory.get("rss_before_bytes")}
+        before = memory.get("rss_before_bytes")
+        # The process's RSS includes torch itself; what the inference added is the part that grows with depth.
+        return {
+            "peak_bytes": memory["peak_rss_bytes"],
+            "peak_kind": "host_rss",
+            "rss_before_bytes": before,
+            "added_bytes": memory["peak_rss_bytes"] - before if before is not None else None,
+        }
     return {}
 
 
@@ -266,8 +285,11 @@ class SamVolume(SamTracking):
         volume, self._input = volume_for(options)
         self.volume_whd = volume.shape_whd
         self._clip = Clip(slices_as_frames(volume.array), None, volume.source)
+        check_prompts_inside(options, *self._clip.source_size)
         if not self.steady_state_reached():
-            self.notes.append(f"volume: {self.n_frames} slices are too few to fill SAM 2.1's memory bank; no steady-state figures")
+            self.notes.append(
+                f"volume: {self.n_frames} slices are too few to fill SAM 2.1's memory bank; no steady-state figures"
+            )
 
     @classmethod
     def check_inputs(cls, options: WorkloadOptions) -> None:
@@ -289,15 +311,20 @@ class SamVolume(SamTracking):
         return dict(self._input)
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "prompt_slice": self.prompt_slice, "volume_whd": list(self.volume_whd),
-                "windowing": f"clip {CT_WINDOW[0]:g}..{CT_WINDOW[1]:g} to uint8, grey in 3 channels"}
+        return {
+            **super().params(),
+            "prompt_slice": self.prompt_slice,
+            "volume_whd": list(self.volume_whd),
+            "windowing": f"clip {CT_WINDOW[0]:g}..{CT_WINDOW[1]:g} to uint8, grey in 3 channels",
+        }
 
-    def metrics(self) -> dict[str, Any]:
-        out = super().metrics()
+    def metrics(self, measurement: Measurement) -> dict[str, Any]:
+        out = super().metrics(measurement)
         if out and out["frames_run"]:
             # The whole stack once: the prompt and every slice's propagation (loading apart).
-            seconds = out["prompt_s"] + sum(self._run["frame_s"])
+            propagation_s = sum(measurement.warmup_s) + sum(measurement.samples_s)
+            seconds = out["prompt_s"] + propagation_s
             out["seconds_per_volume"] = seconds
-            out["slices_per_s"] = out["frames_run"] / sum(self._run["frame_s"])
+            out["slices_per_s"] = out["frames_run"] / propagation_s
             out["voxels_per_s"] = int(np.prod(self.volume_whd)) / seconds if seconds > 0 else None
         return out
