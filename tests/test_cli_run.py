@@ -16,19 +16,11 @@ import torch
 
 from segbench.cli import cli
 from segbench.records.store import read_records
+from tests.cli_checks import one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--quick", "--min-iters", "2", "--min-time", "0", "--warmup", "1", "--model-size", "256", "--no-flops",
          "--telemetry-interval", "0"]
-
-
-def one_line_error(result, code=2) -> str:
-    assert result.exit_code == code, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    assert len(errors) == 1 and errors[0] == lines[-1], result.stderr
-    assert "Traceback" not in result.output
-    return errors[0]
 
 
 @pytest.mark.parametrize(

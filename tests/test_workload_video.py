@@ -19,18 +19,10 @@ from segbench.records.store import read_records
 from segbench.sweep import RunPlan, execute
 from segbench.workloads import video as V
 from segbench.workloads.base import WorkloadOptions
+from tests.cli_checks import one_line_error
 
 CPU = torch.device("cpu")
 ENV = {"hardware": "test CPU"}
-
-
-def one_line_error(result, code=2) -> str:
-    assert result.exit_code == code, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    assert len(errors) == 1 and errors[0] == lines[-1], result.stderr
-    assert "Traceback" not in result.output
-    return errors[0]
 
 
 # -- the pieces, against a fake predictor ------------------------------------------------------------

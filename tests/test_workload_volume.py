@@ -19,6 +19,7 @@ from segbench.records.store import read_records
 from segbench.sweep import RunPlan, execute
 from segbench.workloads import volume as V
 from segbench.workloads.base import WorkloadOptions
+from tests.cli_checks import one_line_error
 
 CPU = torch.device("cpu")
 ENV = {"hardware": "test CPU"}
@@ -26,15 +27,6 @@ FAST = MeasureSettings(warmup=1, min_iters=2, min_time_s=0.0)
 # A 64x64x32 phantom in 32^3 windows: 9 windows per volume, a fraction of a second for the UNet.
 SMALL_VOLUME = (64, 64, 32)
 SMALL_ROI = (32, 32, 32)
-
-
-def one_line_error(result, code=2) -> str:
-    assert result.exit_code == code, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    assert len(errors) == 1 and errors[0] == lines[-1], result.stderr
-    assert "Traceback" not in result.output
-    return errors[0]
 
 
 def _plan(tmp_path, model="monai-unet", batch_sizes=(1,), **options) -> RunPlan:
