@@ -124,7 +124,8 @@ def test_mask2former_image(in_tmp, cli_runner):
     assert record.flops["per_item"] > 0
 
 
-def test_sigint_in_a_real_process_keeps_finished_records(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_a_real_process_keeps_finished_records(tmp_path, signum):
     """A real `segbench run` subprocess, interrupted mid-sweep, exits 130 and keeps what it measured."""
     out = tmp_path / "r.jsonl"
     script = (
@@ -138,7 +139,7 @@ def test_sigint_in_a_real_process_keeps_finished_records(tmp_path):
     while time.time() < deadline and not (out.exists() and out.read_text().count("\n") >= 1):
         time.sleep(0.05)
     time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
@@ -166,3 +167,53 @@ def test_user_prompts_are_used(in_tmp, cli_runner):
     assert result.exit_code == 0, result.output
     (record,) = read_records(["r.jsonl"])
     assert record.status == "ok"
+
+
+@pytest.mark.slow
+def test_a_real_sam_checkpoint_is_loaded_and_recorded_as_pretrained(in_tmp, cli_runner):
+    """The pretrained path end to end: a checkpoint in the official layout ({"model": state_dict})."""
+    from segbench.models import LoadOptions, load_model
+
+    random_model = load_model("sam2.1-tiny", LoadOptions(torch.device("cpu"), "random", None, (256, 256)))
+    ckpt = in_tmp / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": random_model.module.state_dict()}, ckpt)
+    result = cli_runner.invoke(cli, ["run", "--weights", "pretrained", "--checkpoint", str(ckpt), "--batch-sizes", "1",
+                                     *SMALL, "-o", "r.jsonl"])
+    assert result.exit_code == 0, result.output
+    (record,) = read_records(["r.jsonl"])
+    assert record.weights == "pretrained" and record.checkpoint == str(ckpt)
+    assert "random weights" not in result.stdout
+
+
+@pytest.mark.slow
+def test_checkpoints_folder_is_found_by_auto(in_tmp, cli_runner):
+    from segbench.models import LoadOptions, load_model
+
+    model = load_model("sam2.1-tiny", LoadOptions(torch.device("cpu"), "random", None, (256, 256)))
+    (in_tmp / "checkpoints").mkdir()
+    torch.save({"model": model.module.state_dict()}, in_tmp / "checkpoints" / "sam2.1_hiera_tiny.pt")
+    result = cli_runner.invoke(cli, ["run", "--batch-sizes", "1", *SMALL, "-o", "r.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert read_records(["r.jsonl"])[0].weights == "pretrained"
+
+
+@pytest.mark.slow
+def test_a_hugging_face_directory_loads_mask2former(in_tmp):
+    """--checkpoint DIR for transformers: a directory written by save_pretrained (safetensors)."""
+    from segbench.models import LoadOptions, load_model
+
+    source = load_model("mask2former-swin-tiny", LoadOptions(torch.device("cpu"), "random", None, (128, 128)))
+    source.module.save_pretrained(in_tmp / "m2f")
+    loaded = load_model("mask2former-swin-tiny",
+                        LoadOptions(torch.device("cpu"), "pretrained", str(in_tmp / "m2f"), (128, 128)))
+    assert loaded.weights == "pretrained"
+    theirs, ours = source.module.state_dict(), loaded.module.state_dict()
+    assert theirs.keys() == ours.keys()
+    assert all(torch.equal(theirs[k], ours[k]) for k in theirs)  # the weights came from the file, not a new init
+
+
+def test_a_folder_without_config_is_not_a_hugging_face_model(in_tmp, cli_runner):
+    (in_tmp / "empty").mkdir()
+    result = cli_runner.invoke(cli, ["run", "-m", "mask2former-swin-tiny", "--weights", "pretrained",
+                                     "--checkpoint", "empty", *SMALL, "-o", "r.jsonl"])
+    assert "no config.json" in one_line_error(result)
