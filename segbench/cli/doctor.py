@@ -22,9 +22,9 @@ STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 def _request(kw: dict[str, Any]):
     from segbench.doctor.context import DoctorRequest
     from segbench.inputs.parsing import parse_resolution, parse_volume_shape
-    from segbench.models.registry import get_spec
+    from segbench.models.registry import default_model, get_spec
 
-    spec = get_spec(kw["model"])
+    spec = get_spec(kw["model"] or default_model([kw["workload"]]))
     if kw["workload"] not in spec.workloads:
         raise InputError(f"{spec.name} does not support the '{kw['workload']}' workload "
                          f"(it supports: {', '.join(spec.workloads)})")
@@ -66,8 +66,8 @@ def render(findings: list[Finding], ctx: DoctorContext) -> None:
 
 
 @click.command()
-@click.option("-m", "--model", default="sam2.1-tiny", show_default=True,
-              help="Model to check memory and precision for (`segbench run --list-models`).")
+@click.option("-m", "--model", default=None,
+              help="Model to check memory and precision for (default: what `segbench run` picks for the workload).")
 @click.option("-w", "--workload", type=click.Choice(["image", "prompt", "auto", "video", "volume"]), default="image",
               show_default=True, help="Workload to check memory and precision for.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,

@@ -1,0 +1,397 @@
+"""`segbench check`: will a model and workload run on a device, how fast, and what could go wrong.
+
+`evaluate` is the one prediction both `check` and `recommend` use: footprint (what the work
+costs) -> performance model (seconds per item on the device) -> memory model (peak VRAM/RAM) ->
+risks, each a code and one plain sentence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from segbench.advisor import memory as M
+from segbench.advisor.catalog import CPUSpec, GPUSpec, Match, load_catalog
+from segbench.advisor.footprint import DEFAULT_FRAMES, Footprint, Query, footprint
+from segbench.advisor.perfmodel import Breakdown, Params, fitted, peaks, predict
+from segbench.errors import InputError
+from segbench.models.registry import get_spec
+
+GB = 1e9
+OOM_HEADROOM = 0.9  # `oom` when the predicted peak reaches 90% of the memory
+CHEAP_BUILD_RAM = 16 * GB  # host RAM assumed for a GPU build when nothing says otherwise
+RISK_CODES = ("oom", "throttle", "slow", "precision", "host_ram", "memory_growth", "cpu_only", "estimate")
+
+
+@dataclass(frozen=True)
+class Risk:
+    code: str  # one of RISK_CODES
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Targets:
+    fps: float | None = None
+    latency_ms: float | None = None
+    per_hour: float | None = None  # images (or volumes) per hour
+
+    def validate(self) -> None:
+        for name, value in (("--target-fps", self.fps), ("--target-latency-ms", self.latency_ms),
+                            ("--images-per-hour", self.per_hour)):
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise InputError(f"{name} must be a positive number, got {value}")
+
+
+@dataclass
+class Evaluation:
+    """One configuration on one device: the numbers and the risks, before any presentation."""
+
+    spec: GPUSpec | CPUSpec
+    footprint: Footprint
+    breakdown: Breakdown
+    seconds_per_item: float  # after any --from scaling
+    peak_device_bytes: float | None  # GPU memory; None on a CPU
+    peak_host_bytes: float
+    memory_limit_bytes: float
+    fits: bool
+    risks: list[Risk] = field(default_factory=list)
+    scale: float = 1.0
+
+    @property
+    def is_cpu(self) -> bool:
+        return isinstance(self.spec, CPUSpec)
+
+    @property
+    def seconds_per_volume(self) -> float | None:
+        q = self.footprint.query
+        if q.workload != "volume":
+            return None
+        return self.seconds_per_item * (self.footprint.frames if self.footprint.item_unit == "slice" else 1)
+
+    def predicted(self) -> dict[str, float]:
+        """`latency_ms`, `fps`, `images_per_hour`, `peak_vram_gb` / `peak_ram_gb`: those that apply."""
+        unit = self.footprint.item_unit
+        out: dict[str, float] = {}
+        if unit in ("frame", "slice"):
+            out["latency_ms"] = self.seconds_per_item * 1e3
+            out["fps"] = 1 / self.seconds_per_item
+        elif unit == "prompt":
+            out["latency_ms"] = self.seconds_per_item * 1e3
+        elif unit == "image":
+            out["latency_ms"] = self.seconds_per_item * 1e3
+            out["images_per_hour"] = 3600 / self.seconds_per_item
+        per_volume = self.seconds_per_volume
+        if per_volume is not None:
+            out["seconds_per_volume"] = per_volume
+            out["volumes_per_hour"] = 3600 / per_volume
+            if unit == "volume":
+                out["latency_ms"] = per_volume * 1e3
+        if self.peak_device_bytes is not None:
+            out["peak_vram_gb"] = self.peak_device_bytes / GB
+            out["host_ram_gb"] = self.peak_host_bytes / GB
+        else:
+            out["peak_ram_gb"] = self.peak_host_bytes / GB
+        return {k: round(v, 4 if v < 10 else 1) for k, v in out.items()}
+
+    def meets(self, targets: Targets) -> bool:
+        return self.fits and not self.missed(targets)
+
+    def missed(self, targets: Targets) -> list[str]:
+        """Sentences for every target this prediction misses."""
+        p = self.predicted()
+        out = []
+        if targets.fps is not None and "fps" in p and p["fps"] < targets.fps:
+            out.append(f"{p['fps']:.1f} fps predicted, {targets.fps:g} wanted")
+        if targets.latency_ms is not None and p.get("latency_ms", 0) > targets.latency_ms:
+            out.append(f"{p['latency_ms']:.0f} ms predicted, {targets.latency_ms:g} ms wanted")
+        if targets.per_hour is not None:
+            rate = p.get("volumes_per_hour") if self.footprint.query.workload == "volume" else p.get("images_per_hour")
+            if rate is None and "fps" in p:
+                rate = p["fps"] * 3600
+            if rate is not None and rate < targets.per_hour:
+                what = "volumes" if self.footprint.query.workload == "volume" else "images"
+                out.append(f"{rate:,.0f} {what}/hour predicted, {targets.per_hour:,.0f} wanted")
+        return out
+
+
+def default_precision(spec: GPUSpec | CPUSpec) -> str:
+    """What segbench run would pick there: bf16 from Ampere on, fp16 with tensor cores, else fp32."""
+    if isinstance(spec, CPUSpec):
+        return "bf16" if spec.bf16_gflops else "fp32"
+    if spec.compute_capability >= (8, 0):
+        return "bf16"
+    if spec.compute_capability >= (7, 0):
+        return "fp16"
+    return "fp32"
+
+
+def resolve_target(name: str, catalog=None) -> Match:
+    """Catalog match for a device name. When 'this-cpu' is the kind of CPU the calibration points
+    were measured on, its figures are the measured per-thread rates times the usable threads."""
+    catalog = catalog or load_catalog()
+    found = catalog.match(name)
+    if isinstance(found.spec, CPUSpec) and found.spec.name.startswith("this machine"):
+        from segbench.advisor.perfmodel import load_calibration, reference_machine
+        from segbench.probe.host import cpu_info
+
+        info = cpu_info()
+        machine = reference_machine()
+        if info.get("model_name") and info["model_name"] == load_calibration()["machine"].get("cpu_model"):
+            threads = max(1, int(info.get("usable_cores") or info.get("logical_cores") or 1))
+            scaled = replace(machine, name=f"this machine ({info['model_name']}, {threads} threads)", cores=threads,
+                             threads=threads, fp32_gflops=machine.fp32_gflops / machine.threads * threads,
+                             memory_bandwidth_gbs=machine.memory_bandwidth_gbs / machine.threads * threads)
+            return Match(scaled, f"'{name}': this machine, scaled from the per-thread rates measured on it "
+                                 "for the calibration points", query=name)
+    return found
+
+
+def _memory_limit(spec: GPUSpec | CPUSpec) -> float:
+    if isinstance(spec, GPUSpec):
+        return spec.vram_gb * GB
+    if spec.name.startswith("this machine") or spec.name.startswith("calibration machine"):
+        import psutil
+
+        return float(psutil.virtual_memory().total)
+    return CHEAP_BUILD_RAM
+
+
+def evaluate(spec: GPUSpec | CPUSpec, query: Query, *, params: Params | None = None, compiled: str = "none",
+             scale: float = 1.0, targets: Targets = Targets()) -> Evaluation:
+    params = params or fitted()[0]
+    fp = footprint(query)
+    breakdown = predict(fp, spec, params, compiled)
+    per_item = breakdown.per_item_s * scale
+    mm = M.memory_model()
+    cpu = isinstance(spec, CPUSpec)
+    device = None if cpu else M.device_peak_bytes(fp, mm)
+    host = M.host_peak_bytes(fp, cpu, mm)
+    limit = _memory_limit(spec)
+    peak = host if cpu else device
+    ev = Evaluation(spec, fp, breakdown, per_item, device, host, limit, fits=peak <= limit, scale=scale)
+    ev.risks = _risks(ev, targets, mm)
+    return ev
+
+
+def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
+    spec, fp, q = ev.spec, ev.footprint, ev.footprint.query
+    risks: list[Risk] = []
+    peak = ev.peak_host_bytes if ev.is_cpu else ev.peak_device_bytes
+    what = "RAM" if ev.is_cpu else "VRAM"
+    assert peak is not None
+    if peak >= OOM_HEADROOM * ev.memory_limit_bytes:
+        level = "over" if peak > ev.memory_limit_bytes else "within 10% of"
+        risks.append(Risk("oom", f"predicted peak {peak / GB:.1f} GB is {level} the {ev.memory_limit_bytes / GB:.0f} GB "
+                                 f"of {what} on {spec.name}" + _oom_hint(fp)))
+    if isinstance(spec, GPUSpec) and (spec.form_factor == "laptop" or spec.sustained_clock_factor < 1):
+        basis = f" ({spec.sustained_clock_basis})" if spec.sustained_clock_basis else ""
+        risks.append(Risk("throttle", f"{spec.name} is a laptop part: under a long run it holds about "
+                                      f"{spec.sustained_clock_factor:.0%} of its boost clock{basis}; the figures use "
+                                      "that sustained clock, and a thin chassis can fall lower (measure with segbench soak)"))
+    for sentence in ev.missed(targets):
+        risks.append(Risk("slow", f"target missed on {spec.name}: {sentence}"))
+    if isinstance(spec, GPUSpec):
+        if q.precision == "bf16" and spec.bf16_tensor_tflops is None:
+            risks.append(Risk("precision", f"bf16 needs compute capability 8.0 (Ampere) or newer; {spec.name} is "
+                                           f"{spec.compute_capability[0]}.{spec.compute_capability[1]}, so bf16 runs without "
+                                           "tensor cores (segbench run refuses it there): use fp16"))
+        elif q.precision == "fp16" and spec.compute_capability < (7, 0):
+            risks.append(Risk("precision", f"{spec.name} has no fast fp16 (Pascal runs half precision at 1/64 rate or "
+                                           "falls back to fp32 math): fp16 saves memory but not time"))
+    for note in ev.breakdown.notes:
+        if ev.is_cpu:
+            risks.append(Risk("precision", note))
+    if not ev.is_cpu and ev.peak_host_bytes > CHEAP_BUILD_RAM * OOM_HEADROOM:
+        risks.append(Risk("host_ram", f"about {ev.peak_host_bytes / GB:.0f} GB of host RAM is needed "
+                                      f"({'frames and memory bank offloaded' if q.offload_video_to_cpu else 'buffers on the host'}); "
+                                      "a 16 GB build will swap"))
+    if fp.growth_bytes_per_frame > 0 and not ev.is_cpu:
+        fit = M.frames_that_fit(fp, ev.memory_limit_bytes, mm)
+        if fit is not None and fit < fp.frames:
+            risks.append(Risk("memory_growth", f"GPU memory grows {fp.growth_bytes_per_frame / 2**20:.0f} MiB per "
+                                               f"{fp.item_unit}: about {fit} {fp.item_unit}s fit on {spec.name}, not "
+                                               f"{fp.frames}; use --offload-video-to-cpu or split the clip"))
+    if ev.is_cpu:
+        risks.append(Risk("cpu_only", f"no GPU: {_human(ev.seconds_per_item)} per {fp.item_unit} on {spec.name}"))
+    if isinstance(spec, GPUSpec) and spec.sustained_clock_estimate:
+        risks.append(Risk("estimate", f"{spec.name}'s sustained clock is a segbench estimate, not a measurement"))
+    return risks
+
+
+def _oom_hint(fp: Footprint) -> str:
+    q = fp.query
+    if q.workload == "video" and not q.offload_video_to_cpu:
+        return "; the clip's frames live on the GPU: try --offload-video-to-cpu, fewer --frames, or a smaller model"
+    if q.workload == "volume" and fp.item_unit == "volume" and q.aggregate_on != "cpu":
+        return "; --aggregate-on cpu moves the full-size output buffers to RAM"
+    if q.batch_size > 1:
+        return "; try a smaller --batch-size"
+    if q.precision == "fp32":
+        return "; fp16/bf16 halves the activations"
+    return ""
+
+
+def _human(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} min"
+    if seconds >= 1:
+        return f"{seconds:.1f} s"
+    return f"{seconds * 1e3:.0f} ms"
+
+
+# ------------------------------------------------------------------------------ the command's logic
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    gpu: str
+    model: str
+    workload: str
+    resolution: tuple[int, int] | None = None
+    batch_size: int = 1
+    precision: str | None = None
+    volume: tuple[int, int, int] | None = None
+    frames: int | None = None
+    aggregate_on: str = "device"
+    offload_video_to_cpu: bool = False
+    targets: Targets = field(default_factory=Targets)
+    dataset_images: int | None = None
+    compiled: bool = False
+    from_results: tuple[str, ...] = ()
+
+
+def build_query(model: str, workload: str, precision: str, *, resolution=None, batch_size: int = 1, volume=None,
+                frames: int | None = None, aggregate_on: str = "device", offload_video_to_cpu: bool = False) -> Query:
+    spec = get_spec(model)
+    if workload not in spec.workloads:
+        raise InputError(f"{spec.name} does not support the '{workload}' workload (it supports: {', '.join(spec.workloads)})")
+    if volume is not None and workload != "volume":
+        raise InputError("--volume applies to --workload volume only")
+    if frames is not None and workload != "video":
+        raise InputError("--frames applies to --workload video only")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be 1 or more, got {batch_size}")
+    if aggregate_on not in ("device", "cpu"):
+        raise InputError(f"--aggregate-on must be device or cpu, got '{aggregate_on}'")
+    return Query(spec.name, workload, precision, batch_size, resolution=tuple(resolution) if resolution else None,
+                 frames=frames or DEFAULT_FRAMES, volume=tuple(volume) if volume else None,
+                 aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu)
+
+
+@dataclass
+class CheckResult:
+    match: Match
+    evaluation: Evaluation
+    basis: dict[str, Any]
+    advice: list[str]
+
+    @property
+    def fits(self) -> bool:
+        return self.evaluation.fits
+
+    @property
+    def risks(self) -> list[Risk]:
+        return self.evaluation.risks
+
+    def to_dict(self) -> dict[str, Any]:
+        ev = self.evaluation
+        q = ev.footprint.query
+        return {
+            "device": ev.spec.name,
+            "device_kind": "cpu" if ev.is_cpu else "gpu",
+            "matched": self.match.note,
+            "model": q.model,
+            "workload": q.workload,
+            "precision": q.precision,
+            "batch_size": q.batch_size,
+            "item": ev.footprint.item_unit,
+            "fits": ev.fits,
+            "predicted": ev.predicted(),
+            "risks": [r.to_dict() for r in ev.risks],
+            "basis": self.basis,
+            "advice": self.advice,
+            "notes": list(ev.footprint.notes),
+        }
+
+
+def check(req: CheckRequest) -> CheckResult:
+    """Everything `segbench check` prints, computed."""
+    from segbench.advisor.advice import advice_for
+
+    req.targets.validate()
+    if req.dataset_images is not None and req.dataset_images < 1:
+        raise InputError(f"--images must be 1 or more, got {req.dataset_images}")
+    match = resolve_target(req.gpu)
+    precision = req.precision or default_precision(match.spec)
+    query = build_query(req.model, req.workload, precision, resolution=req.resolution, batch_size=req.batch_size,
+                        volume=req.volume, frames=req.frames, aggregate_on=req.aggregate_on,
+                        offload_video_to_cpu=req.offload_video_to_cpu)
+    compiled = "full" if req.compiled else "none"
+    params, loo = fitted()
+    scale, scaled_from = 1.0, None
+    if req.from_results:
+        from segbench.advisor.fromresults import scale_from_results
+
+        scale, scaled_from = scale_from_results(req.from_results, query, match.spec, params)
+    ev = evaluate(match.spec, query, params=params, compiled=compiled, scale=scale, targets=req.targets)
+    basis = basis_for(ev, loo, compiled)
+    if scaled_from:
+        basis["scaled_from"] = scaled_from
+    return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params))
+
+
+def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
+    """Which reference points and what error the prediction rests on."""
+    fp, spec, q = ev.footprint, ev.spec, ev.footprint.query
+    family = get_spec(q.model).family
+    similar = [(ref, pred, err) for ref, pred, err in loo.rows
+               if get_spec(ref.query.model).family == family and ref.query.workload == q.workload]
+    similar.sort(key=lambda row: (row[0].query.model != q.model, row[0].spec.name != spec.name))
+    similar_errors = [err for _, _, err in similar]
+    device = fp.device
+    peak = spec.peak_tflops(q.precision)
+    out: dict[str, Any] = {
+        "method": "roofline (device peak x fitted efficiency) + per-kernel launch overhead + host pre/post-processing; "
+                  "segbench.advisor.perfmodel",
+        "work": {
+            "gflops_per_step": round(device.flops / 1e9, 2),
+            "kernels_per_step": int(device.kernels),
+            "items_per_step": fp.items_per_step,
+            "counted": f"{q.model} on torch's meta device (profiles/footprints.yaml)",
+        },
+        "device": {"name": spec.name, "peak_tflops": peak, "bandwidth_gbs": spec.memory_bandwidth_gbs,
+                   "sources": list(spec.sources)},
+        "limited_by": ev.breakdown.bound,
+        "error": {
+            "leave_one_out_median_pct": round(loo.median, 1),
+            "leave_one_out_worst_pct": round(loo.worst, 1),
+            "reference_points": len(loo.rows),
+            "similar_points": len(similar),
+            "similar_median_pct": round(sorted(similar_errors)[len(similar_errors) // 2], 1) if similar_errors else None,
+        },
+        "references": [
+            {"id": ref.id, "device": ref.spec.name, "measured_ms": round(ref.seconds_per_item * 1e3, 2),
+             "predicted_ms": round(pred * 1e3, 2), "error_pct": round(err, 1), "source": ref.source}
+            for ref, pred, err in similar[:4]
+        ],
+        "memory": M.memory_model().basis() if not ev.is_cpu else "runtime + weights + activations x CPU factor "
+                  "(fitted to RSS growth measured here) + state",
+        "compiled": compiled,
+        "sustained_clock_factor": getattr(spec, "sustained_clock_factor", 1.0),
+    }
+    notes = []
+    if not similar:
+        notes.append(f"no reference point for {family} {q.workload}: extrapolated from other models and workloads")
+    unit = peaks(spec, q.precision).matmul_unit
+    same_unit = [ref for ref, _, _ in loo.rows if hasattr(ref, "spec") and peaks(ref.spec, ref.query.precision).matmul_unit == unit]
+    if len(same_unit) < 3:
+        what = {"tensor": "on tensor cores", "fp32": "on FP32 CUDA cores (no tensor-core path)", "cpu": "on a CPU"}[unit]
+        notes.append(f"only {len(same_unit)} reference point(s) ran {what}: this prediction extrapolates, expect "
+                     "a larger error than the median")
+    if notes:
+        out["error"]["note"] = "; ".join(notes)
+    return out

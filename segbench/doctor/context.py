@@ -1,0 +1,234 @@
+"""Everything the checks read, gathered once: the request, NVML facts, torch's CUDA state, the host.
+
+Checks are plain functions of a `DoctorContext`, so a test builds one from fakes (a `FakeNVML`,
+a hand-made `TorchCudaState`, a `HostFacts`) and asserts on the findings. Each outside boundary
+is a parameter of `gather()`: the NVML module, the torch state, the host facts, the sam2
+extension probe, the memory model and the catalog lookup for `--gpu`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from segbench.doctor.hostfacts import HostFacts
+from segbench.doctor.torchstate import TorchCudaState, visible_indices
+from segbench.errors import InputError
+
+
+@dataclass(frozen=True)
+class DoctorRequest:
+    """What the user means to run (the `segbench run` options that decide memory and precision)."""
+
+    model: str = "sam2.1-tiny"  # segbench run's default
+    workload: str = "image"
+    precision: str | None = None  # None: what `segbench run` picks for the device
+    batch_size: int = 1
+    resolution: tuple[int, int] | None = None  # (h, w) of source images / frames
+    frames: int | None = None  # video clip length; None: the memory model's default
+    volume: tuple[int, int, int] | None = None  # (w, h, d)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    results_dir: Path = Path("results")
+    checkpoints_dir: Path | None = None  # None: where downloads land (the Hugging Face cache)
+    gpu: str | None = None  # --gpu NAME: a GPU to buy instead of the ones installed
+
+
+@dataclass(frozen=True)
+class TargetGPU:
+    """A catalog GPU checked with `--gpu` (nothing about it is measured)."""
+
+    name: str
+    compute_capability: tuple[int, int]
+    vram_bytes: int
+    form_factor: str  # desktop | laptop | datacenter
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class MemoryNeed:
+    """Peak bytes of one configuration: on the accelerator, and held in host RAM besides."""
+
+    device_bytes: float
+    host_bytes: float
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sam2Extension:
+    installed: bool  # the sam2 package is importable
+    version: str | None = None
+    loaded: bool = False  # `sam2._C` imports
+    error: str | None = None  # why it did not
+
+
+MemoryEstimator = Callable[[DoctorRequest, str], MemoryNeed]
+
+
+@dataclass
+class DoctorContext:
+    request: DoctorRequest
+    torch: TorchCudaState
+    host: HostFacts
+    gpus: list[dict[str, Any]]  # segbench.probe GPU facts, NVML order
+    gpu_note: str | None  # why `gpus` is empty
+    disk: list[dict[str, Any]]  # segbench.probe.host.disk_info for results and checkpoints
+    sam2: Sam2Extension
+    target: TargetGPU | None = None
+    estimate_memory: MemoryEstimator | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def visible_gpus(self) -> list[dict[str, Any]]:
+        """The NVML GPUs CUDA_VISIBLE_DEVICES leaves to torch (all of them when it is unset)."""
+        uuids = [g.get("uuid") for g in self.gpus]
+        return [self.gpus[i] for i in visible_indices(self.torch.visible_devices, uuids)]
+
+    @property
+    def runs_on_cpu(self) -> bool:
+        """Whether `segbench run --device <device>` would run on the CPU as things stand."""
+        if self.request.device == "cpu":
+            return True
+        if self.target is not None:
+            return False
+        return not self.torch.cuda_available
+
+    @property
+    def checks_gpus(self) -> bool:
+        """Whether GPU checks apply (not with --device cpu)."""
+        return self.request.device != "cpu"
+
+
+# ----------------------------------------------------------------------------- default boundaries
+
+
+def probe_sam2_extension() -> Sam2Extension:
+    """Whether sam2's optional CUDA extension (`sam2._C`, connected components) loads."""
+    if importlib.util.find_spec("sam2") is None:
+        return Sam2Extension(installed=False)
+    try:
+        version = importlib.metadata.version("sam2")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    try:
+        import torch  # noqa: F401 - the extension links against libtorch, which must be loaded first
+
+        importlib.import_module("sam2._C")
+    except Exception as exc:  # ImportError, or OSError for an extension built against another torch
+        return Sam2Extension(installed=True, version=version, loaded=False, error=f"{type(exc).__name__}: {exc}")
+    return Sam2Extension(installed=True, version=version, loaded=True)
+
+
+def footprint_estimate(request: DoctorRequest, precision: str) -> MemoryNeed:
+    """The advisor's memory model (segbench.advisor.footprint) for one configuration."""
+    from segbench.advisor.footprint import Query, footprint
+
+    optional = {"frames": request.frames} if request.frames else {}
+    fp = footprint(Query(
+        model=request.model, workload=request.workload, precision=precision, batch_size=request.batch_size,
+        resolution=request.resolution, volume=request.volume, **optional,
+    ))
+    return MemoryNeed(device_bytes=float(fp.peak_bytes), host_bytes=float(fp.host_state_bytes), notes=tuple(fp.notes))
+
+
+def catalog_target(name: str) -> TargetGPU:
+    """A GPU from the advisor catalog (profiles/gpus.yaml); InputError for unknown names and CPUs."""
+    from segbench.advisor.catalog import load_catalog
+
+    match = load_catalog().match(name)
+    spec = match.spec
+    if getattr(spec, "kind", "gpu") != "gpu":
+        raise InputError(f"--gpu {name}: '{spec.name}' is a CPU; check the CPU path with --device cpu instead")
+    return TargetGPU(
+        name=spec.name,
+        compute_capability=tuple(spec.compute_capability),  # type: ignore[arg-type]
+        vram_bytes=int(spec.vram_gb * 1e9),  # vendors' GB
+        form_factor=spec.form_factor,
+        note=match.note,
+    )
+
+
+def default_checkpoints_dir(environ: Mapping[str, str]) -> Path:
+    """Where checkpoints land: $SEGBENCH_CHECKPOINTS, else the Hugging Face hub cache."""
+    if environ.get("SEGBENCH_CHECKPOINTS"):
+        return Path(environ["SEGBENCH_CHECKPOINTS"])
+    try:
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE)
+    except Exception:  # no hub library: the probe's default
+        from segbench.probe import DEFAULT_CHECKPOINTS_DIR
+
+        return DEFAULT_CHECKPOINTS_DIR
+
+
+def gather(
+    request: DoctorRequest,
+    *,
+    nvml: Any = None,
+    torch_state: TorchCudaState | None = None,
+    host: HostFacts | None = None,
+    sam2: Sam2Extension | None = None,
+    estimate_memory: MemoryEstimator | None = footprint_estimate,
+    resolve_target: Callable[[str], TargetGPU] = catalog_target,
+    environ: Mapping[str, str] | None = None,
+) -> DoctorContext:
+    """Collect the facts once. `nvml` replaces the pynvml module (tests pass a FakeNVML)."""
+    from segbench.probe.host import disk_info
+    from segbench.probe.nvml import collect_gpus
+
+    environ = os.environ if environ is None else environ
+    target = resolve_target(request.gpu) if request.gpu else None
+    gpus, gpu_note = collect_gpus(nvml)
+    checkpoints = request.checkpoints_dir or default_checkpoints_dir(environ)
+    return DoctorContext(
+        request=request,
+        torch=torch_state if torch_state is not None else TorchCudaState.from_torch(environ),
+        host=host if host is not None else HostFacts.collect(environ),
+        gpus=gpus,
+        gpu_note=gpu_note,
+        disk=disk_info({"results": Path(request.results_dir).expanduser().absolute(),
+                        "checkpoints": Path(checkpoints).expanduser().absolute()}),
+        sam2=sam2 if sam2 is not None else probe_sam2_extension(),
+        target=target,
+        estimate_memory=estimate_memory,
+    )
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+
+def gpu_label(gpu: Mapping[str, Any]) -> str:
+    """'GPU 0 (RTX 3090)': the index NVML gives and the name without the vendor words."""
+    name = str(gpu.get("name") or "unknown").replace("NVIDIA ", "").replace("GeForce ", "")
+    return f"GPU {gpu.get('index', '?')} ({name})"
+
+
+def parse_cc(text: Any) -> tuple[int, int] | None:
+    """'8.6' or (8, 6) -> (8, 6); None when unknown."""
+    if text is None:
+        return None
+    if isinstance(text, (tuple, list)):
+        return int(text[0]), int(text[1])
+    major, _, minor = str(text).partition(".")
+    try:
+        return int(major), int(minor or 0)
+    except ValueError:
+        return None
+
+
+def gpu_precision(request: DoctorRequest, cc: tuple[int, int] | None) -> str:
+    """The precision a GPU run uses: the one asked for, else `segbench run`'s default for it."""
+    if request.precision:
+        return request.precision
+    return "bf16" if cc is not None and cc >= (8, 0) else "fp16"
+
+
+def cpu_precision(request: DoctorRequest, host: HostFacts) -> str:
+    if request.precision:
+        return request.precision
+    return "bf16" if host.cpu_bf16_native else "fp32"

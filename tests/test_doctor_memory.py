@@ -1,0 +1,98 @@
+"""VRAM and host-RAM findings with an injected memory model, and the real advisor model wired in."""
+
+from __future__ import annotations
+
+import pytest
+
+from segbench.doctor import DoctorRequest, TargetGPU
+from segbench.doctor.checks_memory import CUDA_CONTEXT_BYTES, FRAGMENTATION
+from segbench.doctor.context import footprint_estimate
+from tests.test_doctor_helpers import (
+    GiB,
+    by_id,
+    context,
+    estimate,
+    findings,
+    host,
+    small_card,
+)
+
+
+def test_fits_with_room_is_ok_and_reports_the_numbers():
+    items = findings(context([small_card(free_mib=7000)], memory=estimate(device_gib=2)))
+    f = by_id(items, "gpu0.vram")
+    assert f.severity == "ok"
+    assert f.details["need_bytes"] == 2 * GiB
+    assert f.details["margin_bytes"] == int(CUDA_CONTEXT_BYTES + FRAGMENTATION * 2 * GiB)
+    assert "free now" in f.cause
+
+
+def test_more_than_free_vram_fails_and_other_processes_are_named():
+    items = findings(context([small_card(free_mib=1500)], memory=estimate(device_gib=2)))
+    f = by_id(items, "gpu0.vram")
+    assert f.severity == "fail"
+    assert "out of memory" in f.cause and "already in use" in f.cause
+    assert "nvidia-smi" in f.fix
+
+
+def test_fits_only_without_the_margin_warns():
+    # 2 GiB needed, 2.3 GiB free: the CUDA context and fragmentation do not fit.
+    f = by_id(findings(context([small_card(free_mib=2350)], memory=estimate(device_gib=2))), "gpu0.vram")
+    assert f.severity == "warn" and "margin" in f.cause
+
+
+def test_video_fixes_offer_offloading():
+    request = DoctorRequest(workload="video", batch_size=4)
+    f = by_id(findings(context([small_card(free_mib=1000)], request=request, memory=estimate(3))), "gpu0.vram")
+    assert "--offload-video-to-cpu" in f.fix and "--batch-sizes 2" in f.fix
+
+
+def test_the_memory_model_is_asked_with_the_request_and_the_gpus_precision():
+    fake = estimate()
+    request = DoctorRequest(model="sam2.1-large", workload="video", batch_size=3, resolution=(720, 1280))
+    findings(context([small_card(free_mib=7000)], request=request, memory=fake))
+    asked_request, precision = fake.asked[0]
+    assert asked_request == request and precision == "bf16"  # Ampere's default
+
+
+def test_cpu_run_checks_host_ram_with_device_and_host_memory():
+    small_host = host(memory={"available_bytes": 3 * GiB})
+    f = by_id(findings(context([], memory=estimate(device_gib=2.5, host_gib=0.75), host_facts=small_host)), "host.ram")
+    assert f.severity == "fail" and "for a CPU run" in f.cause
+    assert f.details["need_bytes"] == int(3.25 * GiB)
+
+
+def test_gpu_run_counts_only_what_stays_in_host_ram():
+    small_host = host(memory={"available_bytes": 3 * GiB})
+    items = findings(context([small_card(free_mib=7000)], memory=estimate(device_gib=2.5, host_gib=0.75),
+                             host_facts=small_host))
+    assert by_id(items, "host.ram").details["need_bytes"] == int(0.75 * GiB)
+
+
+def test_an_estimate_that_raises_is_skipped_not_a_crash():
+    def broken(request, precision):
+        raise RuntimeError("no counts for this size")
+
+    items = findings(context([small_card(free_mib=7000)], memory=broken))
+    assert by_id(items, "gpu0.vram").severity == "skipped"
+    assert "no counts for this size" in by_id(items, "gpu0.vram").cause
+
+
+def test_target_gpu_vram_is_its_whole_memory():
+    target = TargetGPU("RTX 3060 12GB", (8, 6), 12 * 10**9, "desktop")
+    items = findings(context([], target=target, request=DoctorRequest(gpu="3060"), memory=estimate(device_gib=13)))
+    f = by_id(items, "target.vram")
+    assert f.severity == "fail" and "on the RTX 3060 12GB" in f.cause
+
+
+@pytest.mark.parametrize("model, workload", [("sam2.1-tiny", "image"), ("monai-unet", "volume")])
+def test_the_advisor_memory_model_answers_for_real_models(model, workload):
+    need = footprint_estimate(DoctorRequest(model=model, workload=workload, volume=(128, 128, 64)), "fp32")
+    assert 10 * 2**20 < need.device_bytes < 16 * GiB
+    assert need.host_bytes >= 0
+
+
+def test_frames_reach_the_advisor_memory_model():
+    short = footprint_estimate(DoctorRequest(workload="video", frames=20), "bf16")
+    long = footprint_estimate(DoctorRequest(workload="video", frames=600), "bf16")
+    assert long.device_bytes > short.device_bytes + 500 * 2**20  # sam2 keeps every frame on the GPU
