@@ -59,13 +59,15 @@ def host(**changes: Any) -> HostFacts:
     return HostFacts(**(HOST.__dict__ | changes))
 
 
-def estimate(device_gib: float = 2.0, host_gib: float = 0.5):
+def estimate(device_gib: float = 2.0, host_gib: float = 0.5, cpu_run_gib: float | None = None):
     """A memory model that answers a fixed need, and records what it was asked."""
     asked: list[tuple[DoctorRequest, str]] = []
 
     def fn(request: DoctorRequest, precision: str) -> MemoryNeed:
         asked.append((request, precision))
-        return MemoryNeed(device_bytes=device_gib * GiB, host_bytes=host_gib * GiB, notes=("fake",))
+        cpu_run = device_gib + host_gib if cpu_run_gib is None else cpu_run_gib
+        return MemoryNeed(device_bytes=device_gib * GiB, host_bytes=host_gib * GiB, cpu_run_bytes=cpu_run * GiB,
+                          notes=("fake",))
 
     fn.asked = asked  # type: ignore[attr-defined]
     return fn

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from segbench.doctor import DoctorRequest, TargetGPU
-from segbench.doctor.checks_memory import CUDA_CONTEXT_BYTES, FRAGMENTATION
 from segbench.doctor.context import footprint_estimate
 from tests.test_doctor_helpers import (
     GiB,
@@ -22,8 +21,7 @@ def test_fits_with_room_is_ok_and_reports_the_numbers():
     items = findings(context([small_card(free_mib=7000)], memory=estimate(device_gib=2)))
     f = by_id(items, "gpu0.vram")
     assert f.severity == "ok"
-    assert f.details["need_bytes"] == 2 * GiB
-    assert f.details["margin_bytes"] == int(CUDA_CONTEXT_BYTES + FRAGMENTATION * 2 * GiB)
+    assert f.details["need_bytes"] == 2 * GiB and f.details["available_bytes"] == 7000 * 2**20
     assert "free now" in f.cause
 
 
@@ -35,10 +33,20 @@ def test_more_than_free_vram_fails_and_other_processes_are_named():
     assert "nvidia-smi" in f.fix
 
 
-def test_fits_only_without_the_margin_warns():
-    # 2 GiB needed, 2.3 GiB free: the CUDA context and fragmentation do not fit.
-    f = by_id(findings(context([small_card(free_mib=2350)], memory=estimate(device_gib=2))), "gpu0.vram")
-    assert f.severity == "warn" and "margin" in f.cause
+def test_within_ten_percent_of_free_vram_warns_like_check_flags_oom():
+    # 2 GiB predicted, 2.15 GiB free: over 90 %, the advisor's `oom` threshold.
+    f = by_id(findings(context([small_card(free_mib=2200)], memory=estimate(device_gib=2))), "gpu0.vram")
+    assert f.severity == "warn" and "within 10%" in f.cause
+    ok = by_id(findings(context([small_card(free_mib=2300)], memory=estimate(device_gib=2))), "gpu0.vram")
+    assert ok.severity == "ok"
+
+
+def test_doctor_and_check_predict_the_same_peak():
+    from segbench.advisor.check import CheckRequest, check
+
+    need = footprint_estimate(DoctorRequest(model="sam2.1-large", workload="image"), "bf16")
+    answer = check(CheckRequest(gpu="RTX 3060 12GB", model="sam2.1-large", workload="image", precision="bf16"))
+    assert need.device_bytes / 1e9 == pytest.approx(answer.to_dict()["predicted"]["peak_vram_gb"], rel=1e-3)
 
 
 def test_video_fixes_offer_offloading():

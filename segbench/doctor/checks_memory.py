@@ -1,8 +1,8 @@
 """Memory: does the chosen model and workload fit in the VRAM free now, and in host RAM?
 
-The estimate comes from the advisor's memory model (an injected function). It counts tensors,
-not the CUDA context, cuDNN/cuBLAS workspaces or allocator fragmentation, so a margin is added:
-a fixed part for the context and a share of the estimate for fragmentation.
+The prediction comes from the advisor's calibrated memory model (an injected function), which
+already holds the CUDA context and the allocator's reserve; the verdict uses the advisor's own
+rule (`oom` at 90 % of the memory), so `doctor` and `check` never disagree.
 """
 
 from __future__ import annotations
@@ -19,14 +19,6 @@ from segbench.doctor.context import (
 from segbench.doctor.findings import Finding, fail, ok, skipped, warn
 
 GiB = 1024**3
-MiB = 1024**2
-CUDA_CONTEXT_BYTES = 512 * MiB  # CUDA context + cuBLAS/cuDNN workspaces, typical for torch 2.x
-FRAGMENTATION = 0.15  # caching-allocator slack on top of the live tensors
-PROCESS_BYTES = 1 * GiB  # a Python process with torch, sam2/transformers/monai imported
-
-
-def margin(need: float, fixed: float) -> float:
-    return fixed + FRAGMENTATION * need
 
 
 def _fixes(ctx: DoctorContext, on_gpu: bool) -> str:
@@ -48,22 +40,21 @@ def _fixes(ctx: DoctorContext, on_gpu: bool) -> str:
     return "try " + "; ".join(steps)
 
 
-def _verdict(fid: str, title: str, need: float, available: float, fixed: float, where: str,
+def _verdict(fid: str, title: str, need: float, available: float, where: str,
              ctx: DoctorContext, on_gpu: bool, est: MemoryNeed, **details) -> Finding:
-    extra = margin(need, fixed)
-    details.update(need_bytes=int(need), margin_bytes=int(extra), available_bytes=int(available),
-                   notes=list(est.notes))
+    from segbench.advisor.check import OOM_HEADROOM
+
+    details.update(need_bytes=int(need), available_bytes=int(available), notes=list(est.notes))
     what = f"{ctx.request.model} {ctx.request.workload} (batch {ctx.request.batch_size})"
     has = f"{fmt_bytes(available)} {where}"
     if need > available:
-        return fail(fid, title, f"{what} needs about {fmt_bytes(need)}, more than the {has}: it will run out of memory.",
-                    _fixes(ctx, on_gpu), **details)
-    if need + extra > available:
-        return warn(fid, title, f"{what} needs about {fmt_bytes(need)} plus a {fmt_bytes(extra)} margin, more than the "
-                    f"{has}: out of memory is likely.", _fixes(ctx, on_gpu), **details)
-    left = available - need - extra
-    return ok(fid, title, f"{what} needs about {fmt_bytes(need)} plus a {fmt_bytes(extra)} margin; {has}, "
-              f"{fmt_bytes(left)} to spare.", **details)
+        return fail(fid, title, f"{what} needs about {fmt_bytes(need)} at its peak, more than the {has}: it will "
+                    "run out of memory.", _fixes(ctx, on_gpu), **details)
+    if need > OOM_HEADROOM * available:
+        return warn(fid, title, f"{what} needs about {fmt_bytes(need)} at its peak, within "
+                    f"{1 - OOM_HEADROOM:.0%} of the {has}: out of memory is likely.", _fixes(ctx, on_gpu), **details)
+    return ok(fid, title, f"{what} needs about {fmt_bytes(need)} at its peak; {has}, "
+              f"{fmt_bytes(available - need)} to spare.", **details)
 
 
 def _estimate(ctx: DoctorContext, precision: str) -> MemoryNeed | str:
@@ -97,8 +88,7 @@ def _gpu_memory(ctx: DoctorContext) -> list[Finding]:
         if gpu is not None and gpu.get("vram_used_bytes"):
             where += f" ({fmt_bytes(gpu['vram_used_bytes'])} already in use)"
             details["used_by_others_bytes"] = gpu["vram_used_bytes"]
-        out.append(_verdict(fid, title, est.device_bytes, available, CUDA_CONTEXT_BYTES, where, ctx, True, est,
-                            **details))
+        out.append(_verdict(fid, title, est.device_bytes, available, where, ctx, True, est, **details))
     return out
 
 
@@ -112,9 +102,9 @@ def _host_memory(ctx: DoctorContext) -> Finding:
     est = _estimate(ctx, precision)
     if isinstance(est, str):
         return skipped(fid, title, f"Not estimated: {est}.")
-    need = est.host_bytes + (est.device_bytes if on_cpu else 0.0)
+    need = est.cpu_run_bytes if on_cpu else est.host_bytes
     where = "available now" + (" for a CPU run" if on_cpu else "")
-    return _verdict(fid, title, need, available, PROCESS_BYTES, where, ctx, False, est, precision=precision)
+    return _verdict(fid, title, need, available, where, ctx, False, est, precision=precision)
 
 
 def memory(ctx: DoctorContext) -> list[Finding]:

@@ -52,10 +52,13 @@ class TargetGPU:
 
 @dataclass(frozen=True)
 class MemoryNeed:
-    """Peak bytes of one configuration: on the accelerator, and held in host RAM besides."""
+    """Predicted peaks of one configuration (the advisor's calibrated memory model, the same numbers
+    `segbench check` gives): GPU memory in use on a GPU run (CUDA context and allocator reserve
+    included), host RAM on a GPU run, and host RAM when the model runs on the CPU."""
 
     device_bytes: float
     host_bytes: float
+    cpu_run_bytes: float
     notes: tuple[str, ...] = ()
 
 
@@ -126,13 +129,15 @@ def probe_sam2_extension() -> Sam2Extension:
 def footprint_estimate(request: DoctorRequest, precision: str) -> MemoryNeed:
     """The advisor's memory model (segbench.advisor.footprint) for one configuration."""
     from segbench.advisor.footprint import Query, footprint
+    from segbench.advisor.memory import device_peak_bytes, host_peak_bytes
 
     optional = {"frames": request.frames} if request.frames else {}
     fp = footprint(Query(
         model=request.model, workload=request.workload, precision=precision, batch_size=request.batch_size,
         resolution=request.resolution, volume=request.volume, **optional,
     ))
-    return MemoryNeed(device_bytes=float(fp.peak_bytes), host_bytes=float(fp.host_state_bytes), notes=tuple(fp.notes))
+    return MemoryNeed(device_bytes=device_peak_bytes(fp), host_bytes=host_peak_bytes(fp, on_cpu=False),
+                      cpu_run_bytes=host_peak_bytes(fp, on_cpu=True), notes=tuple(fp.notes))
 
 
 def catalog_target(name: str) -> TargetGPU:
