@@ -107,3 +107,9 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_runs_with_different_settings_do_not_match():
+    a = rec(params={"resolution": [1024, 1024], "timed": "set_image"})
+    assert a.match_key() == rec(params={"resolution": [1024, 1024], "timed": "reworded"}).match_key()
+    assert a.match_key() != rec(params={"resolution": [512, 512], "timed": "set_image"}).match_key()

@@ -81,10 +81,20 @@ def check_precision(device: torch.device, precision: str) -> None:
         raise InputError(f"bf16 needs compute capability 8.0 or newer; {device} is {major}.{minor}: use fp16 or fp32")
 
 
+def precision_for_capability(capability: tuple[int, int]) -> str:
+    """The fastest honest precision for an NVIDIA GPU of this compute capability: bf16 from Ampere
+    (8.0), fp16 on Volta/Turing tensor cores (7.x), fp32 before (Pascal runs fp16 at 1/64 rate)."""
+    if tuple(capability) >= (8, 0):
+        return "bf16"
+    if tuple(capability) >= (7, 0):
+        return "fp16"
+    return "fp32"
+
+
 def default_precision(device: torch.device) -> str:
     """The fastest precision that is honest on this device (what users would run)."""
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+        return precision_for_capability(torch.cuda.get_device_capability(device))
     if device.type == "mps":
         return "fp16"
     return "bf16" if cpu_has_native_bf16() else "fp32"

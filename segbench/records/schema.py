@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
+
+# Workload params that describe rather than set the cost; left out of matching so that rewording
+# them never breaks a comparison across segbench versions.
+DESCRIPTIVE_PARAMS = frozenset({"timed", "flops_counted", "normalisation", "windowing", "memory_bank_dtype"})
 
 # What a record's `status` may say. A failure is a row, not a crash.
 STATUSES = ("ok", "oom", "error", "interrupted", "skipped")
@@ -75,9 +81,16 @@ class Record:
         # Unknown keys from a same-version writer are dropped rather than refused.
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    def params_key(self) -> str:
+        """A short digest of the params that change the cost (model size, roi, overlap, points, ...)."""
+        settings = {k: v for k, v in sorted(self.params.items()) if k not in DESCRIPTIVE_PARAMS}
+        return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
     def match_key(self) -> tuple:
-        """What `compare` matches on: the same work on possibly different code or hardware."""
-        return (self.kind, self.model, self.workload, self.precision, int(self.batch_size), self.input.get("key", ""))
+        """What `compare` matches on: the same work, with the same settings, on possibly different code
+        or hardware."""
+        return (self.kind, self.model, self.workload, self.precision, int(self.batch_size), self.input.get("key", ""),
+                self.params_key())
 
     @property
     def hardware(self) -> str:
