@@ -18,8 +18,15 @@ from segbench.measure.harness import Measurement, Timer
 from segbench.measure.memory import PeakMemory
 from segbench.records.schema import Record
 from segbench.records.store import append_records
-from segbench.sweep import Observer, RunPlan, attach_telemetry, fill_stats, load_for, new_record, validate
-from segbench.telemetry.sampler import TelemetrySampler
+from segbench.sweep import (
+    Observer,
+    RunPlan,
+    attach_telemetry,
+    fill_stats,
+    load_for,
+    new_record,
+    sampler_for,
+)
 from segbench.telemetry.soak import analyze
 from segbench.workloads.registry import build_workload, purpose_of
 
@@ -37,8 +44,7 @@ def hottest(sample: dict[str, Any]) -> float | None:
 
 
 def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], observer: Observer) -> Record:
-    """Run plan's single (model, workload, precision, batch size) for soak.minutes; append one record."""
-    validate(plan)
+    """Run a validated plan's single (model, workload, precision, batch size) for soak.minutes; append one record."""
     plan.kind = "soak"
     model_name, workload_name = plan.models[0], plan.workloads[0]
     precision, batch_size = plan.precisions[0], plan.batch_sizes[0]
@@ -46,16 +52,21 @@ def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], obs
     workload = build_workload(workload_name, loaded, plan.device, plan.options)
     record = new_record(plan, workload, precision, batch_size, environment, uuid.uuid4().hex[:12])
     record.params = {**record.params, "minutes": soak.minutes, "window_s": soak.window_s, "max_temp_c": soak.max_temp_c}
-    sampler = TelemetrySampler(plan.telemetry_interval_s or 0.5)
+    # What a soak actually does: untimed warm-up steps, then windows; the first window is warm-up too.
+    record.settings = {"warmup": plan.settings.warmup, "minutes": soak.minutes, "window_s": soak.window_s,
+                       "stats_from": "steady windows (after the first)"}
+    sampler = sampler_for(plan.device, plan.telemetry_interval_s or 0.5)
     timer = Timer(plan.device)
     items_per_step = workload.items_per_step(batch_size)
     windows: list[dict[str, Any]] = []
     samples: list[float] = []
+    first_window_steps: int | None = None  # samples before this index belong to the warm-up window
     stop_reason = "time"
     peak = PeakMemory(plan.device)
     with peak, torch.inference_mode(), autocast(plan.device, precision):
         step = workload.prepare(batch_size)
-        timer(step)  # one untimed step: allocator and caches, as in every measurement
+        for _ in range(plan.settings.warmup):  # as in every measurement (sam2's transforms compile twice)
+            timer(step)
         with sampler:
             end_at = sampler.now() + soak.minutes * 60.0
             start, items = sampler.now(), 0
@@ -66,6 +77,8 @@ def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], obs
                     now = sampler.now()
                     if now - start >= soak.window_s:
                         windows.append(_window(start, now, items))
+                        if first_window_steps is None:
+                            first_window_steps = len(samples)
                         observer.note(f"window {len(windows)}: {windows[-1]['items_per_s']:.3f} {workload.item_unit}/s")
                         start, items = now, 0
                     latest = sampler.latest()
@@ -83,8 +96,11 @@ def run_soak(plan: RunPlan, soak: SoakSettings, environment: dict[str, Any], obs
     record.memory = peak.result()
     verdict = analyze(windows, sampler.samples, interval_s=sampler.interval_s)
     record.status = "interrupted" if stop_reason == "interrupted" else "ok"
-    record.samples_s = samples
-    measurement = Measurement(samples_s=samples)
+    # Latency statistics of the steady windows (the warm-up window's steps go to stats.warmup_s);
+    # with no steady window, of everything measured.
+    steady_from = first_window_steps if first_window_steps is not None and first_window_steps < len(samples) else 0
+    measurement = Measurement(samples_s=samples[steady_from:], warmup_s=samples[:steady_from])
+    record.samples_s = measurement.samples_s
     fill_stats(record, workload, measurement, None)
     record.metrics = {
         **workload.metrics(measurement),

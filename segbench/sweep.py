@@ -98,9 +98,8 @@ def validate(plan: RunPlan) -> None:
 
 
 def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | None = None) -> list[Record]:
-    """Run every point, appending each record to `plan.output` as it completes."""
+    """Run every point of a plan that passed `validate`, appending each record to `plan.output` as it completes."""
     observer = observer or _Silent()
-    validate(plan)
     run_id = uuid.uuid4().hex[:12]
     done: list[Record] = []
     for model_name in plan.models:
@@ -110,9 +109,22 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
         if skipped:
             observer.note(f"{model_name}: skipping workload(s) it does not support: {', '.join(skipped)}")
         for purpose, group in _by_purpose(workloads, spec.family):
-            loaded = load_for(plan, model_name, purpose, observer)
+            try:
+                loaded = load_for(plan, model_name, purpose, observer)
+            except SegbenchError:
+                raise
+            except Exception as exc:  # the model itself does not fit: a result, and on to the next
+                _failed_setup(plan, model_name, group, exc, "loading the model", environment, run_id, observer, done)
+                continue
             for workload_name in group:
-                workload = build_workload(workload_name, loaded, plan.device, plan.options)
+                try:
+                    workload = build_workload(workload_name, loaded, plan.device, plan.options)
+                except SegbenchError:
+                    raise
+                except Exception as exc:  # e.g. a volume too large to hold
+                    _failed_setup(plan, model_name, [workload_name], exc, "preparing the workload", environment,
+                                  run_id, observer, done)
+                    continue
                 for note in workload.notes:
                     observer.note(note)
                 flops = _flops(workload, plan, observer)
@@ -121,6 +133,34 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
             del loaded
             release_memory()
     return done
+
+
+def _failed_setup(plan: RunPlan, model_name: str, workloads: list[str], exc: Exception, during: str,
+                  environment: dict[str, Any], run_id: str, observer: Observer, done: list[Record]) -> None:
+    """A model or workload that cannot even be set up (out of memory, most often) is recorded as a row
+    at the smallest batch size for each workload and precision, and the sweep moves on."""
+    if not is_oom(exc):
+        raise exc
+    spec = get_spec(model_name)
+    status, error = "oom", f"while {during}: {_one_line(exc)}"
+    records = [
+        Record(model=model_name, workload=w, precision=p, batch_size=min(plan.batch_sizes), device=str(plan.device),
+               status=status, error=error, kind=plan.kind, weights=plan.weights, model_family=spec.family,
+               settings=plan.settings.to_dict(), environment=environment, run_id=run_id)
+        for w in workloads
+        for p in plan.precisions
+    ]
+    release_memory()
+    append_records(plan.output, records)
+    done.extend(records)
+    for record in records:
+        observer.record(record)
+    observer.note(f"{model_name}: out of memory while {during}; skipped {', '.join(workloads)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
 
 
 def _by_purpose(workloads: list[str], family: str) -> list[tuple[str, list[str]]]:
@@ -209,7 +249,7 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
     observer.point_started(f"{record.model} {workload.name} {precision} b{batch_size}", settings.min_iters)
     measurement = Measurement()
     peak = PeakMemory(plan.device)
-    telemetry = TelemetrySampler(plan.telemetry_interval_s) if plan.telemetry_interval_s else None
+    telemetry = sampler_for(plan.device, plan.telemetry_interval_s) if plan.telemetry_interval_s else None
     try:
         with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(plan.device, precision):
             step = workload.prepare(batch_size)
@@ -224,7 +264,7 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         raise  # the user's input is wrong (a prompt off the image...): say so, do not record it as a run
     except Exception as exc:
         record.status = "oom" if is_oom(exc) else "error"
-        record.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+        record.error = _one_line(exc)
         record.memory = peak.result()
         del exc
         release_memory()
@@ -234,6 +274,12 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
     if telemetry is not None:
         attach_telemetry(record, telemetry, plan.output, observer)
     return record
+
+
+def sampler_for(device: torch.device, interval_s: float) -> TelemetrySampler:
+    """Telemetry of what does the work: the GPU in use (not every card), and the host."""
+    on_gpu = device.type == "cuda"
+    return TelemetrySampler(interval_s, gpus=on_gpu, cuda_index=(device.index or 0) if on_gpu else None)
 
 
 def attach_telemetry(record: Record, telemetry: TelemetrySampler, output: Path, observer: Observer) -> None:

@@ -113,3 +113,20 @@ def test_runs_with_different_settings_do_not_match():
     a = rec(params={"resolution": [1024, 1024], "timed": "set_image"})
     assert a.match_key() == rec(params={"resolution": [1024, 1024], "timed": "reworded"}).match_key()
     assert a.match_key() != rec(params={"resolution": [512, 512], "timed": "set_image"}).match_key()
+
+
+def test_reserving_a_results_file(tmp_path):
+    from segbench.records.store import reserved
+
+    path = tmp_path / "new" / "r.jsonl"
+    with reserved(path):
+        assert path.exists()  # claimed before any measurement
+    assert not path.exists()  # nothing was written: no empty file left behind
+    with reserved(path):
+        append_records(path, [rec()])
+    assert len(read_records([path])) == 1
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(InputError, match="cannot write results"):
+        with reserved(blocked / "r.jsonl"):
+            pass

@@ -42,10 +42,9 @@ def test_windows_and_verdict_are_recorded(tmp_path, monkeypatch):
 
 
 def test_max_temp_stops_early_and_says_so(tmp_path, monkeypatch):
-    from segbench.probe import nvml as nvml_module
     from tests.fakes.fake_pynvml import FakeNVML, presets
 
-    monkeypatch.setattr(nvml_module, "load_pynvml", lambda: FakeNVML([presets.laptop_throttled()]))
+    toy.sample_fake_gpus(monkeypatch, FakeNVML([presets.laptop_throttled()]))
     toy.register(monkeypatch, **{"toy-hot": {"sleep_s": 0.01}})
     run_soak(soak_plan(tmp_path, "toy-hot"), SoakSettings(minutes=1.0, window_s=0.2, max_temp_c=80), {"hardware": "x"}, Quiet())
     (saved,) = read_records([tmp_path / "s.jsonl"])

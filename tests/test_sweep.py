@@ -74,11 +74,9 @@ def test_record_carries_stats_flops_memory_and_environment(tmp_path, monkeypatch
 
 def test_telemetry_summary_sidecar_and_throttle_warning(tmp_path, monkeypatch):
     """A run beside a GPU that is throttling records it, keeps the samples, and says so."""
-    from segbench.probe import nvml as nvml_module
     from tests.fakes.fake_pynvml import FakeNVML, presets
 
-    fake = FakeNVML([presets.laptop_throttled()])
-    monkeypatch.setattr(nvml_module, "load_pynvml", lambda: fake)
+    toy.sample_fake_gpus(monkeypatch, FakeNVML([presets.laptop_throttled()]))
     toy.register(monkeypatch, **{"toy-a": {"sleep_s": 0.02}})
     notes = []
 
@@ -95,3 +93,43 @@ def test_telemetry_summary_sidecar_and_throttle_warning(tmp_path, monkeypatch):
     sidecar = tmp_path / "r.telemetry.jsonl"
     assert sidecar.exists() and r.id in sidecar.read_text()
     assert any("throttled" in n for n in notes) and any("understate" in n for n in r.notes)
+
+
+def test_cpu_runs_do_not_sample_gpus(monkeypatch):
+    """A GPU throttling next to a CPU run is not this run's problem."""
+    from segbench.sweep import sampler_for
+    from tests.fakes.fake_pynvml import FakeNVML, presets
+    from segbench.probe import nvml as nvml_module
+
+    monkeypatch.setattr(nvml_module, "load_pynvml", lambda: FakeNVML([presets.laptop_throttled()]))
+    with sampler_for(torch.device("cpu"), 0.01) as sampler:
+        pass
+    assert not any(k.startswith("gpu") for s in sampler.samples for k in s)
+
+
+def test_nvml_index_matches_by_uuid(monkeypatch):
+    from segbench.probe.nvml import nvml_index
+
+    class Props:
+        uuid = "8b7a4b8c-1111-2222-3333-444455556666"
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: Props())
+    uuids = ["GPU-00000000-aaaa-bbbb-cccc-dddddddddddd", "GPU-8B7A4B8C-1111-2222-3333-444455556666"]
+    assert nvml_index(0, uuids) == 1  # cuda:0 is NVML's GPU 1 (CUDA_VISIBLE_DEVICES=1, or fastest-first)
+    assert nvml_index(0, ["GPU-other"]) == 0  # no match: same index
+
+
+def test_a_model_that_does_not_fit_at_load_is_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-huge": {}, "toy-b": {}})
+    real_load = toy.load
+
+    def load(spec, options):
+        if spec.name == "toy-huge":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 40.00 GiB")
+        return real_load(spec, options)
+
+    monkeypatch.setattr(toy, "load", load)
+    execute(plan(tmp_path, ["toy-huge", "toy-b"], batch_sizes=(1, 2)), ENV)
+    got = [(r.model, r.batch_size, r.status) for r in read_records([tmp_path / "r.jsonl"])]
+    assert got == [("toy-huge", 1, "oom"), ("toy-b", 1, "ok"), ("toy-b", 2, "ok")]
+    assert "while loading the model" in read_records([tmp_path / "r.jsonl"])[0].error

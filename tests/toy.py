@@ -76,3 +76,17 @@ def register(monkeypatch=None, **models: dict[str, Any]) -> None:
             monkeypatch.setitem(mapping, key, value)
         else:
             mapping[key] = value
+
+
+def sample_fake_gpus(monkeypatch, fake_nvml) -> None:
+    """Make the sweep and soak sample `fake_nvml`'s GPUs although the toy runs on the CPU."""
+    from segbench import sustained, sweep
+    from segbench.probe import nvml as nvml_module
+    from segbench.telemetry.sampler import TelemetrySampler
+
+    monkeypatch.setattr(nvml_module, "load_pynvml", lambda: fake_nvml)
+    def with_gpus(device, interval_s):
+        return TelemetrySampler(interval_s, gpus=True)
+
+    monkeypatch.setattr(sweep, "sampler_for", with_gpus)
+    monkeypatch.setattr(sustained, "sampler_for", with_gpus)

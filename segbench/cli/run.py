@@ -232,13 +232,14 @@ def run(**kw: Any) -> None:
     if kw["list_models"]:
         _list_models()
         return
+    from segbench.records.store import reserved
     from segbench.sweep import execute, validate
 
     plan = build_plan(kw)
     validate(plan)  # every name and number checked before anything is printed or loaded
     environment = environment_for(plan.device)
     err_console.print(f"[bold]segbench run[/] on {environment['hardware']} → {plan.output}")
-    with sigterm_as_interrupt(), ProgressObserver() as observer:
+    with reserved(plan.output), sigterm_as_interrupt(), ProgressObserver() as observer:
         records = execute(plan, environment, observer)
     if kw["as_json"]:
         emit_json([r.to_dict() for r in records])

@@ -40,6 +40,7 @@ from segbench.errors import InputError
 )
 def soak(**kw: Any) -> None:
     """Keep one workload running and say whether this machine throttles under sustained load."""
+    from segbench.records.store import reserved
     from segbench.sustained import SoakSettings, run_soak
     from segbench.sweep import validate
 
@@ -53,7 +54,7 @@ def soak(**kw: Any) -> None:
     )
     environment = environment_for(plan.device)
     err_console.print(f"[bold]segbench soak[/] {settings.minutes:g} min on {environment['hardware']} → {plan.output}")
-    with sigterm_as_interrupt(), ProgressObserver() as observer:
+    with reserved(plan.output), sigterm_as_interrupt(), ProgressObserver() as observer:
         record = run_soak(plan, settings, environment, observer)
     if kw["as_json"]:
         emit_json(record.to_dict())

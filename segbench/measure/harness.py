@@ -18,7 +18,6 @@ class MeasureSettings:
     min_iters: int = 5  # never fewer timed iterations than this...
     min_time_s: float = 3.0  # ...and keep going until this much timed time has passed
     max_iters: int = 1000  # a safety stop for very fast steps
-    max_time_s: float = 600.0  # a safety stop for very slow steps (after min_iters)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,7 +74,7 @@ def measure(
             n = len(result.samples_s)
             if n >= settings.max_iters:
                 break
-            if n >= settings.min_iters and (total >= settings.min_time_s or total >= settings.max_time_s):
+            if n >= settings.min_iters and total >= settings.min_time_s:
                 break
             elapsed = timer(step)
             result.samples_s.append(elapsed)

@@ -67,7 +67,7 @@ class PeakMemory:
                 peak_allocated_bytes=int(torch.cuda.max_memory_allocated(self.device)),
                 peak_reserved_bytes=int(torch.cuda.max_memory_reserved(self.device)),
                 device_total_bytes=int(torch.cuda.get_device_properties(index).total_memory),
-                nvml_used_bytes=_nvml_used(index),
+                nvml_used_end_bytes=_nvml_used(index),
             )
         else:
             self._result["device_total_bytes"] = int(psutil.virtual_memory().total)
@@ -76,13 +76,13 @@ class PeakMemory:
         return dict(self._result)
 
 
-def _nvml_used(index: int) -> int | None:
-    """Card memory in use as NVML reports it (all processes), or None without NVML."""
-    from segbench.probe.nvml import NvmlSession, NvmlUnavailable
+def _nvml_used(cuda_index: int) -> int | None:
+    """Card memory in use as NVML reports it at the end of the point (all processes), or None."""
+    from segbench.probe.nvml import NvmlSession, NvmlUnavailable, nvml_index
 
     try:
         with NvmlSession.open() as session:
-            return session.sample(index).get("mem_used_bytes")
+            return session.sample(nvml_index(cuda_index, session.uuids())).get("mem_used_bytes")
     except NvmlUnavailable:
         return None
 

@@ -158,6 +158,9 @@ class NvmlSession:
     def count(self) -> int:
         return len(self.handles)
 
+    def uuids(self) -> list[str | None]:
+        return [None if h is None else self._query("nvmlDeviceGetUUID", h) for h in self.handles]
+
     # -- query plumbing -----------------------------------------------------------------------
     def _query(self, name: str, *args: Any) -> Any:
         """Call `nvml.<name>(*args)`; None when the function, the sensor or the GPU is not there."""
@@ -261,6 +264,22 @@ class NvmlSession:
             "fan_speed_pct": q("nvmlDeviceGetFanSpeed", h),
         }
         return facts
+
+
+def nvml_index(cuda_index: int, nvml_uuids: list[str | None]) -> int:
+    """NVML's index of the GPU torch calls cuda:N. The two orders differ under CUDA_VISIBLE_DEVICES
+    and with CUDA's default fastest-first order on mixed cards, so match by UUID; else assume equal."""
+    try:
+        import torch
+
+        uuid = str(torch.cuda.get_device_properties(cuda_index).uuid).lower()
+    except Exception:  # no CUDA, or a torch without .uuid: fall back to the same index
+        return cuda_index
+    bare = uuid.removeprefix("gpu-")
+    for index, candidate in enumerate(nvml_uuids):
+        if candidate and candidate.lower().removeprefix("gpu-") == bare:
+            return index
+    return cuda_index
 
 
 def collect_gpus(nvml: Any = None) -> tuple[list[dict[str, Any]], str | None]:

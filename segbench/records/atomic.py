@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -49,9 +50,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def atomic_append_text(path: str | os.PathLike, text: str) -> None:
-    """Append by rewriting: old content plus `text`, swapped in atomically."""
+    """Append by rewriting: old content plus `text`, swapped in atomically. The folder is locked
+    meanwhile, so two runs appending to one file cannot lose each other's records."""
     target = Path(path)
-    old = target.read_bytes() if target.exists() else b""
-    if old and not old.endswith(b"\n"):
-        old += b"\n"
-    atomic_write_bytes(target, old + text.encode("utf-8"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(dir_fd, fcntl.LOCK_EX)
+        old = target.read_bytes() if target.exists() else b""
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        atomic_write_bytes(target, old + text.encode("utf-8"))
+    finally:
+        os.close(dir_fd)  # closing releases the lock

@@ -49,14 +49,20 @@ def git_commit() -> tuple[str | None, bool | None]:
         return None, None
 
 
+def probe_gpu(device: torch.device, probe: dict[str, Any]) -> dict[str, Any] | None:
+    """The probe's facts of the GPU this CUDA device is (matched by UUID, not by index)."""
+    from segbench.probe.nvml import nvml_index
+
+    gpus = probe.get("gpus") or []
+    index = nvml_index(device.index or 0, [g.get("uuid") for g in gpus])
+    return gpus[index] if index < len(gpus) else None
+
+
 def hardware_name(device: torch.device, probe: dict[str, Any]) -> str:
     """A short name of what did the work, used to tell machines apart in compare and report."""
     if device.type == "cuda":
-        gpus = probe.get("gpus") or []
-        index = device.index or 0
-        if index < len(gpus) and gpus[index].get("name"):
-            return str(gpus[index]["name"])
-        return torch.cuda.get_device_name(index)
+        gpu = probe_gpu(device, probe)
+        return str(gpu["name"]) if gpu and gpu.get("name") else torch.cuda.get_device_name(device.index or 0)
     cpu = probe.get("cpu") or {}
     model = cpu.get("model_name") or platform.processor() or "unknown CPU"
     return f"{model} ({torch.get_num_threads()} threads)"
@@ -70,9 +76,7 @@ def fingerprint(device: torch.device, probe: dict[str, Any] | None = None) -> di
     commit, dirty = git_commit()
     gpu = None
     if device.type == "cuda":
-        gpus = probe.get("gpus") or []
-        index = device.index or 0
-        gpu = gpus[index] if index < len(gpus) else {"name": torch.cuda.get_device_name(index)}
+        gpu = probe_gpu(device, probe) or {"name": torch.cuda.get_device_name(device.index or 0)}
     return {
         "hardware": hardware_name(device, probe),
         "device": str(device),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import os
 import socket
 import warnings
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from segbench.errors import InputError
 from segbench.records.atomic import atomic_append_text
@@ -21,7 +23,7 @@ class CorruptLineWarning(UserWarning):
 
 
 def new_results_path(directory: Path = DEFAULT_RESULTS_DIR, prefix: str = "run") -> Path:
-    """A fresh file name under `directory`; never one that exists already."""
+    """A fresh file name under `directory`; never one that exists already (see `reserve`)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     host = socket.gethostname().split(".")[0] or "host"
     candidate = directory / f"{prefix}-{stamp}-{host}.jsonl"
@@ -30,6 +32,31 @@ def new_results_path(directory: Path = DEFAULT_RESULTS_DIR, prefix: str = "run")
         n += 1
         candidate = directory / f"{prefix}-{stamp}-{host}-{n}.jsonl"
     return candidate
+
+
+@contextlib.contextmanager
+def reserved(path: Path) -> Iterator[Path]:
+    """Claim a results file before measuring: created (or opened for appending) now, so an unwritable
+    place fails at once, not after an hour of measuring, and a run started in the same second cannot
+    take the same name. A file this run created and left empty is removed afterwards."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+        created = True
+    except FileExistsError:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise InputError(f"cannot write results to {path}: {exc.strerror}") from None
+        created = False
+    except OSError as exc:
+        raise InputError(f"cannot write results to {path}: {exc.strerror}") from None
+    os.close(fd)
+    try:
+        yield path
+    finally:
+        if created and path.exists() and path.stat().st_size == 0:
+            path.unlink()
 
 
 def append_records(path: str | Path, records: Iterable[Record]) -> None:

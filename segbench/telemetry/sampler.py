@@ -32,7 +32,7 @@ from typing import Any
 import psutil
 
 from segbench.probe.host import cpu_freq_mhz, cpu_temp_c
-from segbench.probe.nvml import NvmlSession, NvmlUnavailable, throttling
+from segbench.probe.nvml import NvmlSession, NvmlUnavailable, nvml_index, throttling
 from segbench.records.atomic import atomic_append_text
 
 SIDECAR_SUFFIX = ".telemetry.jsonl"
@@ -98,15 +98,19 @@ class TelemetrySampler:
         *,
         nvml: Any = None,
         gpus: bool = True,
+        cuda_index: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`nvml`: a pynvml-like module (default: import pynvml); `gpus=False` samples CPU only.
+        """`nvml`: a pynvml-like module (default: import pynvml); `gpus=False` samples CPU only;
+        `cuda_index`: sample only the GPU torch calls cuda:N (matched by UUID), not every card.
         `clock`: seconds, monotonic; sample times are `clock() - clock()` at start."""
         if not interval_s > 0:
             raise ValueError(f"interval_s must be positive, got {interval_s}")
         self.interval_s = float(interval_s)
         self._nvml_module = nvml
         self._want_gpus = gpus
+        self._cuda_index = cuda_index
+        self._gpu_indices: list[int] = []
         self._clock = clock
         self._samples: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -129,6 +133,12 @@ class TelemetrySampler:
                 self._session = NvmlSession.open(self._nvml_module)
             except NvmlUnavailable as exc:
                 self.gpu_note = str(exc)
+            else:
+                self._gpu_indices = (
+                    list(range(self._session.count))
+                    if self._cuda_index is None
+                    else [nvml_index(self._cuda_index, self._session.uuids())]
+                )
         self._process = psutil.Process()
         # Most VMs and containers have no CPU sensor; not looking again saves half of each sample.
         self._cpu_temp = cpu_temp_c() is not None
@@ -187,7 +197,7 @@ class TelemetrySampler:
         """Read every signal once, store the sample and return it."""
         sample: dict[str, Any] = {"t": round(self.now(), 4)}
         if self._session is not None:
-            for index in range(self._session.count):
+            for index in self._gpu_indices:
                 for key, value in self._session.sample(index).items():
                     if value is not None:
                         sample[f"gpu{index}.{key}"] = value
