@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from segbench.measure.device import autocast, default_precision, resolve_device  # noqa: E402
+from segbench.measure.device import autocast, default_precision, resolve_device, synchronize  # noqa: E402
 from segbench.measure.harness import MeasureSettings  # noqa: E402
-from segbench.models import LoadOptions, load_model  # noqa: E402
+from segbench.models import LoadOptions, get_spec, load_model  # noqa: E402
 from segbench.workloads import WorkloadOptions, build_workload  # noqa: E402
 from segbench.workloads.registry import purpose_of  # noqa: E402
 
@@ -53,8 +53,7 @@ def loaded(model: str, device: torch.device, purpose: str = "image", resolution=
 def run_workload(benchmark, model: str, workload: str, device, precision: str, batch_size: int = 1,
                  resolution=None, **options: Any) -> None:
     """Benchmark one workload's step exactly as `segbench run` times it (same prepare, same autocast)."""
-    spec_family = loaded(model, device, "image", resolution).spec.family
-    lm = loaded(model, device, purpose_of(workload, spec_family), resolution)
+    lm = loaded(model, device, purpose_of(workload, get_spec(model).family), resolution)
     wl = build_workload(workload, lm, device, WorkloadOptions(**options))
     settings = wl.settings_for(MeasureSettings(warmup=2, min_iters=ROUNDS, min_time_s=0))
     benchmark.extra_info.update(model=model, workload=workload, precision=precision, batch_size=batch_size,
@@ -62,4 +61,15 @@ def run_workload(benchmark, model: str, workload: str, device, precision: str, b
                                 items_per_round=wl.items_per_step(batch_size))
     with torch.inference_mode(), autocast(device, precision):
         step = wl.prepare(batch_size)
-        benchmark.pedantic(step, rounds=settings.min_iters, warmup_rounds=settings.warmup, iterations=1)
+        benchmark.pedantic(synced(step, device), rounds=settings.min_iters, warmup_rounds=settings.warmup, iterations=1)
+
+
+def synced(fn, device: torch.device):
+    """pytest-benchmark reads a host clock: wait for the device around each round, as `segbench run` does."""
+
+    def run() -> None:
+        synchronize(device)
+        fn()
+        synchronize(device)
+
+    return run

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.conftest import ROUNDS, SAM_SIZE, loaded
+from benchmarks.conftest import ROUNDS, SAM_SIZE, loaded, synced
 from segbench.measure.device import autocast
 from segbench.measure.harness import MeasureSettings, Timer, measure
 from segbench.workloads import WorkloadOptions, build_workload
@@ -54,7 +54,7 @@ def test_official_predictor_loop(benchmark, setup, device, precision):
     benchmark.group = "official-vs-segbench"
     benchmark.extra_info.update(images_per_round=len(images), precision=precision)
     with torch.inference_mode(), autocast(device, precision):
-        benchmark.pedantic(official_loop(model, images), rounds=ROUNDS, warmup_rounds=2)
+        benchmark.pedantic(synced(official_loop(model, images), device), rounds=ROUNDS, warmup_rounds=2)
 
 
 def default_batch(device: torch.device) -> int:
@@ -80,7 +80,8 @@ def test_segbench_image_workload(benchmark, setup, device, precision, batch_size
     benchmark.group = "official-vs-segbench"
     benchmark.extra_info.update(images_per_round=len(images), precision=precision, batch_size=batch_size)
     with torch.inference_mode(), autocast(device, precision):
-        benchmark.pedantic(segbench_images(workload, batch_size, len(images)), rounds=ROUNDS, warmup_rounds=2)
+        benchmark.pedantic(synced(segbench_images(workload, batch_size, len(images)), device), rounds=ROUNDS,
+                           warmup_rounds=2)
 
 
 def test_segbench_is_no_slower_than_the_official_loop(setup, device, precision):

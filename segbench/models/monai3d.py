@@ -7,7 +7,6 @@ The architectures are the ones medical users run: the UNet of MONAI's tutorials 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -93,20 +92,9 @@ def checkpoint_name(spec: ModelSpec) -> str:
 
 def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     roi = _roi(spec, options.resolution)
-    found: Path | None = None
-    if options.checkpoint:
-        found = Path(options.checkpoint)
-        if not found.is_file():
-            raise InputError(f"checkpoint not found: {found}")
-    elif options.weights != "random":
-        found = W.find_file(checkpoint_name(spec), None)
-    hint = f"pass --checkpoint PATH to a .pt state dict, put {checkpoint_name(spec)} in ./checkpoints or $SEGBENCH_CHECKPOINTS, or use --weights random"
-    weights = W.decide(options.weights, found, spec.name, hint)
-
+    weights, found = W.resolve_checkpoint(options, spec.name, checkpoint_name(spec), None)
     module = build(spec, tuple(roi))
-    if weights == "pretrained":
-        assert found is not None
-        W.load_into(module, W.safe_load_state_dict(found), spec.name, found)
+    W.load_weights(module, weights, found, spec.name)
     module = module.to(options.device).eval()
     notes = []
     if tuple(roi) != tuple(spec.default_resolution):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 
@@ -37,26 +36,10 @@ def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     if size != spec.default_resolution[0]:
         notes.append(f"model resolution {size} differs from the published {spec.default_resolution[0]}")
 
-    found: Path | None = None
-    if options.checkpoint:
-        found = Path(options.checkpoint)
-        if not found.is_file():
-            raise InputError(f"checkpoint not found: {found}")
-    elif options.weights != "random":
-        found = W.find_file(spec.config["checkpoint"], spec.config["hf_id"])
-        if found is None and options.weights == "pretrained":
-            found = W.download(spec.config["hf_id"], spec.config["checkpoint"])
-    hint = (
-        f"pass --checkpoint PATH to {spec.config['checkpoint']}, put it in ./checkpoints or $SEGBENCH_CHECKPOINTS, "
-        f"or use --weights random"
-    )
-    weights = W.decide(options.weights, found, spec.name, hint)
-
+    weights, found = W.resolve_checkpoint(options, spec.name, spec.config["checkpoint"], spec.config["hf_id"])
     # Build on the CPU, load weights, then move: the same order as sam2's own builder.
     module = build(spec, (size, size), options.purpose)
-    if weights == "pretrained":
-        assert found is not None
-        W.load_into(module, W.safe_load_state_dict(found), spec.name, found)
+    W.load_weights(module, weights, found, spec.name)
     module = module.to(options.device).eval()
     return LoadedModel(
         spec=spec,

@@ -96,6 +96,29 @@ def load_into(module: torch.nn.Module, state: dict[str, Any], model_name: str, p
     module.load_state_dict(state, strict=True)
 
 
+def resolve_checkpoint(options, model_name: str, filename: str, hf_id: str | None) -> tuple[str, Path | None]:
+    """(weights to use, checkpoint file) for a single-file checkpoint: --checkpoint, else the local
+    folders and cache, else (pretrained only, with network) a download; a clear error when required
+    weights are nowhere."""
+    found: Path | None = None
+    if options.checkpoint:
+        found = Path(options.checkpoint)
+        if not found.is_file():
+            raise InputError(f"checkpoint not found: {found}")
+    elif options.weights != "random":
+        found = find_file(filename, hf_id)
+        if found is None and options.weights == "pretrained" and hf_id:
+            found = download(hf_id, filename)
+    hint = f"pass --checkpoint PATH to {filename}, put it in ./checkpoints or $SEGBENCH_CHECKPOINTS, or use --weights random"
+    return decide(options.weights, found, model_name, hint), found
+
+
+def load_weights(module: torch.nn.Module, weights: str, found: Path | None, model_name: str) -> None:
+    if weights == "pretrained":
+        assert found is not None
+        load_into(module, safe_load_state_dict(found), model_name, found)
+
+
 def decide(mode: str, found: Path | str | None, model_name: str, hint: str) -> str:
     """Which weights to use, given the requested mode and what was found locally."""
     if mode == "random":
