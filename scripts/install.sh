@@ -12,6 +12,8 @@ extra=""
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+# Building sam2 without isolation needs setuptools in the venv; Python 3.12+ venvs come without it.
+"${pip[@]}" "setuptools>=68" wheel
 "${pip[@]}" "torch==${TORCH_VERSION:-2.14.1}" "torchvision==${TORCHVISION_VERSION:-0.29.1}"
 SAM2_BUILD_CUDA="${SAM2_BUILD_CUDA:-0}" "${pip[@]}" --no-build-isolation "sam2==1.1.0"
 "${pip[@]}" -e ".${extra}"

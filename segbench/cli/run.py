@@ -230,7 +230,7 @@ def shared_options(command):
 def run(**kw: Any) -> None:
     """Time models on this machine and record the results."""
     if kw["list_models"]:
-        _list_models()
+        _list_models(kw["as_json"])
         return
     from segbench.records.store import reserved
     from segbench.sweep import execute, validate
@@ -321,18 +321,23 @@ def environment_for(device) -> dict[str, Any]:
     return fingerprint(device)
 
 
-def _list_models() -> None:
+def _list_models(as_json: bool) -> None:
     from segbench.models.registry import MODELS
 
+    rows = []
+    for spec in MODELS.values():
+        # (h, w) for 2D models is shown as WxH; 3D rois are already (w, h, d).
+        size = spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution
+        rows.append({"name": spec.name, "family": spec.family, "workloads": list(spec.workloads),
+                     "published_size": "x".join(map(str, size)), "description": spec.description})
+    if as_json:
+        emit_json(rows)
+        return
     table = Table(title="Registered models")
     for column in ("name", "family", "workloads", "published size", "description"):
         table.add_column(column)
-    for spec in MODELS.values():
-        size = "x".join(
-            str(v)
-            for v in (spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution)
-        )
-        table.add_row(spec.name, spec.family, ", ".join(spec.workloads), size, spec.description)
+    for row in rows:
+        table.add_row(row["name"], row["family"], ", ".join(row["workloads"]), row["published_size"], row["description"])
     console().print(table)
 
 

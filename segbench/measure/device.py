@@ -65,7 +65,17 @@ def _usable(device: torch.device) -> torch.device:
 
 
 def cpu_has_native_bf16() -> bool:
-    """AVX-512 BF16 or AMX: bf16 autocast is then a real speed-up on the CPU, not an emulation."""
+    """AVX-512 BF16 or AMX: bf16 autocast is then a real speed-up on the CPU, not an emulation.
+    torch's own (private) checks first, the kernel's CPU flags where torch lacks them."""
+    answers = []
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, name, None)
+        try:
+            answers.append(bool(check()) if check is not None else None)
+        except Exception:  # a private API may change shape between releases
+            answers.append(None)
+    if any(a is not None for a in answers):
+        return any(bool(a) for a in answers)
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:

@@ -26,19 +26,11 @@ def _cudnn_version(value: int | None) -> str | None:
     return f"{value // 1000}.{(value % 1000) // 100}.{value % 100}"
 
 
-def _cpu_bf16_native(torch: Any) -> bool | None:
-    # AVX512-BF16 or AMX run bf16 matmuls natively; without them oneDNN converts to fp32 and
-    # bf16 is no faster. These checks are private in torch, hence the guards.
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    results = [_safe(check) for check in checks if check is not None]
-    if not results or all(r is None for r in results):
-        return None
-    return any(bool(r) for r in results)
-
-
 def torch_info() -> dict[str, Any]:
     try:
         import torch
+
+        from segbench.measure.device import cpu_has_native_bf16
     except ImportError:
         return {"version": None, "error": "torch is not installed"}
     mps = getattr(torch.backends, "mps", None)
@@ -54,5 +46,5 @@ def torch_info() -> dict[str, Any]:
         "num_threads": torch.get_num_threads(),
         "num_interop_threads": torch.get_num_interop_threads(),
         "cpu_capability": _safe(torch.backends.cpu.get_cpu_capability),
-        "cpu_bf16_native": _cpu_bf16_native(torch),
+        "cpu_bf16_native": cpu_has_native_bf16(),  # the same answer `segbench run` acts on
     }
