@@ -240,3 +240,19 @@ def test_cli_corrupt_line_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout)["counts"] == {"unchanged": 2}
     assert "skipped unreadable record" in result.stderr
+
+
+def test_other_settings_are_not_matched_and_the_difference_is_named(tmp_path: Path) -> None:
+    # Same model, workload, batch and input, but another roi: another amount of work, never compared.
+    base = [make_record(samples=noisy_samples(0.1, 30, 1), params={"roi": [96, 96, 96]}),
+            make_record(samples=noisy_samples(0.1, 30, 2), batch_size=2)]
+    cur = [make_record(samples=noisy_samples(0.3, 30, 3), params={"roi": [128, 128, 128]}),
+           make_record(samples=noisy_samples(0.1, 30, 4), batch_size=2)]
+    result = compare_records(base, cur)
+    assert sorted(c.verdict for c in result.comparisons) == ["only in baseline", "only in current", "unchanged"]
+    (only_base,) = result.by_verdict("only in baseline")
+    assert "roi [96, 96, 96] vs [128, 128, 128]" in only_base.note
+    assert only_base.to_dict()["params_key"] == base[0].params_key()
+    out = CliRunner().invoke(cli, ["compare", str(write(tmp_path / "b.jsonl", base)), str(write(tmp_path / "c.jsonl", cur))])
+    assert out.exit_code == 0, out.output
+    assert f"settings {base[0].params_key()}" in out.stdout and f"settings {cur[0].params_key()}" in out.stdout

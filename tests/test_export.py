@@ -80,3 +80,23 @@ def test_several_machines_warned() -> None:
     document, warnings = to_pytest_benchmark([make_record(), make_record(hardware="NVIDIA RTX 4090", seed=3)])
     assert len(document["benchmarks"]) == 2
     assert any("2 machines" in w for w in warnings) and any("more than once" in w for w in warnings)
+
+
+def test_existing_output_is_refused_unless_force(results: Path, tmp_path: Path, cli_runner) -> None:
+    out = tmp_path / "bench.json"
+    out.write_text("keep me")
+    refused = cli_runner.invoke(cli, ["export", str(results), "-o", str(out)])
+    assert refused.exit_code == 2 and "--force" in refused.stderr
+    assert out.read_text() == "keep me"
+    forced = cli_runner.invoke(cli, ["export", str(results), "-o", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(out.read_text())["benchmarks"]
+
+
+def test_unwritable_output_is_one_line_exit_2(results: Path, tmp_path: Path, cli_runner) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cli_runner.invoke(cli, ["export", str(results), "-o", str(blocker / "bench.json")])
+    assert result.exit_code == 2, result.output
+    (error,) = [line for line in result.stderr.splitlines() if "error" in line]
+    assert error == f"segbench: error: cannot write export file {blocker / 'bench.json'}: {blocker} is a file, not a folder"

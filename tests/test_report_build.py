@@ -15,7 +15,7 @@ from segbench.report.build import build_report
 from segbench.report.frame import records_frame
 from segbench.report.sidecar import load_samples
 from segbench.report.telemetry_plot import telemetry_plots, throttle_spans
-from tests.test_report_support import GIB, HARDWARE, make_record, write
+from tests.test_report_support import GIB, HARDWARE, make_record, video_record, volume_record, write
 
 GPU = "NVIDIA GeForce RTX 4090"
 EVIL = "<script>alert('x')</script>"
@@ -31,15 +31,13 @@ def _records() -> list[Record]:
                                            hardware=hardware, device=device, memory=memory))
         records.append(make_record("sam2.1-tiny", "image", "fp32", 16, status="oom", hardware=hardware, device=device,
                                    memory={"device_total_bytes": 8 * GIB}))
-        for j, res in enumerate(([480, 854], [720, 1280])):
-            records.append(make_record("sam2.1-tiny", "video", "fp32", 1, median_s=0.3 * (j + 1) * speed,
-                                       hardware=hardware, device=device, unit="frame", input_key=f"synthetic-{res[0]}p",
-                                       params={"resolution": res}, metrics={"fps_steady": 3.0 / (j + 1) / speed}))
-        for depth in (32, 64):
-            records.append(make_record("segresnet", "volume", "fp32", 2, median_s=0.01 * depth * speed,
-                                       hardware=hardware, device=device, unit="volume", input_key=f"phantom-{depth}",
-                                       params={"volume": [64, 64, depth]},
-                                       memory={"peak_reserved_bytes": depth * 50 * 2**20, "device_total_bytes": 8 * GIB}))
+        for j, res in enumerate(((480, 854), (720, 1280))):
+            records.append(video_record(res, fps_steady=3.0 / (j + 1) / speed, median_s=0.3 * (j + 1) * speed,
+                                        hardware=hardware, device=device))
+        records.append(volume_record((128, 128, 64), {64: ("ok", 2 * GIB), 128: ("ok", 4 * GIB),
+                                                      200: ("oom", 8 * GIB), 256: ("skipped", None)},
+                                     hardware=hardware, device=device, median_s=0.5 * speed,
+                                     memory={"peak_reserved_bytes": 3 * GIB, "device_total_bytes": 8 * GIB}))
     records.append(make_record(EVIL, host="<img src=x onerror=alert(1)>", weights="pretrained"))
     return records
 
@@ -204,3 +202,20 @@ def test_unknown_normalise_to_machine_exit_2(tmp_path: Path, cli_runner) -> None
     result = cli_runner.invoke(cli, ["report", str(path), "--out", str(tmp_path / "o"), "--normalise-to", "TPU v9"])
     assert result.exit_code == 2 and "TPU v9" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_report_folder_is_one_line_exit_2(tmp_path: Path, cli_runner) -> None:
+    path = write(tmp_path / "r.jsonl", [make_record()])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cli_runner.invoke(cli, ["report", str(path), "--out", str(blocker / "report")])
+    assert result.exit_code == 2, result.output
+    (error,) = [line for line in result.stderr.splitlines() if "error" in line]
+    assert "cannot write report folder" in error and "unexpected" not in result.stderr
+
+
+def test_report_json_is_only_json(tmp_path: Path, cli_runner) -> None:
+    path = write(tmp_path / "r.jsonl", [make_record()])
+    result = cli_runner.invoke(cli, ["report", str(path), "--out", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["records"] == 1

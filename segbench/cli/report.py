@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from segbench.cli.output import console as stdout_console
+from segbench.cli.output import emit_json
 from segbench.errors import EXIT_FAILED, InputError
 from segbench.records.atomic import atomic_write_text
 
@@ -32,17 +33,17 @@ def report(results: tuple[Path, ...], out: Path | None, force: bool, reference: 
     outcome = build_report(list(results) or [Path("results")], out, force=force, reference=reference)
     _warn(outcome.warnings)
     if as_json:
-        click.echo(json.dumps({
+        emit_json({
             "out": str(outcome.out),
             "files": [str(f) for f in outcome.files],
             "records": outcome.records,
             "machines": outcome.machines,
             "random_weights": outcome.random_weights,
-        }, indent=2))
+        })
         return
     from rich.markup import escape
 
-    console = _console()
+    console = stdout_console()
     plots = sum(1 for f in outcome.files if f.suffix == ".png")
     console.print(f"Report of {outcome.records} records from {outcome.machines} machine(s): {plots} plots")
     console.print(f"  open [bold]{escape(str(outcome.out / 'index.html'))}[/bold]"
@@ -50,15 +51,6 @@ def report(results: tuple[Path, ...], out: Path | None, force: bool, reference: 
     if outcome.random_weights:
         console.print("[yellow]Some results came from random weights: timings are real for this architecture, "
                       "accuracy/mask outputs are not.[/yellow]")
-
-
-def _console():
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:  # CI logs: do not squeeze the table into 80 columns
-        console = Console(width=max(console.width, 130))
-    return console
 
 
 def _compare_table(result):
@@ -77,10 +69,16 @@ def _compare_table(result):
     table.add_column(f"change ({level} CI)", justify="right")
     table.add_column("p", justify="right")
     table.add_column("verdict", overflow="fold")
+    settings_by_point: dict[tuple, set[str]] = {}
     for c in result.comparisons:
-        kind, model, workload, precision, batch, key = c.key
+        settings_by_point.setdefault(c.key[:6], set()).add(c.key[6])
+    ambiguous = {point: keys for point, keys in settings_by_point.items() if len(keys) > 1}
+    for c in result.comparisons:
+        kind, model, workload, precision, batch, key, settings = c.key
         point = f"{model} {workload} {precision} bs{batch}" + (f" [{key}]" if key else "") + (
             f" ({kind})" if kind != "run" else "")
+        if settings in ambiguous.get(c.key[:6], ()):  # same point with other settings in the table
+            point += f" {{settings {settings}}}"
         e = c.estimate
         style = styles.get(c.verdict, "dim")
         verdict = f"[{style}]{c.verdict}[/]" if style else c.verdict
@@ -113,7 +111,8 @@ def compare(ctx: click.Context, baseline: Path, current: Path, threshold: str, m
             allow_different_hardware: bool, as_json: bool) -> None:
     """Regression gate: exit 1 when CURRENT is slower than BASELINE beyond the threshold with confidence.
 
-    Records are matched by kind, model, workload, precision, batch size and input. A change is called
+    Records are matched by kind, model, workload, precision, batch size, input and the settings that
+    change the cost (model size, roi, overlap, points: `Record.match_key()`). A change is called
     only when the bootstrap confidence interval of the relative change lies beyond the threshold AND a
     Mann-Whitney U test on the raw samples is significant. Exit 0 otherwise; 2 on unusable input.
     """
@@ -123,9 +122,9 @@ def compare(ctx: click.Context, baseline: Path, current: Path, threshold: str, m
                            allow_different_hardware=allow_different_hardware)
     _warn(result.warnings)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        emit_json(result.to_dict())
     else:
-        console = _console()
+        console = stdout_console()
         console.print(_compare_table(result))
         counts = ", ".join(f"{n} {v}" for v, n in sorted(result.counts().items()))
         console.print(f"{counts}.", highlight=False)
@@ -140,11 +139,17 @@ def compare(ctx: click.Context, baseline: Path, current: Path, threshold: str, m
 @click.option("--format", "fmt", type=click.Choice(["pytest-benchmark"]), default="pytest-benchmark",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", type=_PATH, default=None, help="File to write  [default: stdout]")
-def export(results: tuple[Path, ...], fmt: str, output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace --output when it already exists.")
+def export(results: tuple[Path, ...], fmt: str, output: Path | None, force: bool) -> None:
     """Export RESULTS (files or folders, default results/) for other tools' dashboards."""
     from segbench.report.export import dumps, to_pytest_benchmark
     from segbench.report.load import load_results
+    from segbench.report.writing import writing
 
+    if output is not None and output.is_dir():
+        raise InputError(f"--output {output} is a folder; name a file")
+    if output is not None and output.exists() and not force:
+        raise InputError(f"--output {output} already exists; pass --force to replace it")
     loaded = load_results(list(results) or [Path("results")])
     document, warnings = to_pytest_benchmark(loaded.records)
     _warn(loaded.warnings + warnings)
@@ -154,5 +159,6 @@ def export(results: tuple[Path, ...], fmt: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        atomic_write_text(output, text)
+        with writing(output, "export file"):
+            atomic_write_text(output, text)
         click.echo(f"wrote {len(document['benchmarks'])} benchmarks to {output}", err=True)

@@ -31,6 +31,7 @@ from segbench.report.tables import (
     results_table,
 )
 from segbench.report.telemetry_plot import telemetry_plots
+from segbench.report.writing import writing
 
 DEFAULT_REPORTS_DIR = Path("reports")
 
@@ -84,7 +85,8 @@ def build_report(
     ref = pick_reference(frame, reference)
     if reference is not None and ref is None:
         raise InputError(f"--normalise-to {reference!r} names no machine with successful results")
-    prepare_out_dir(out, force)
+    with writing(out, "report folder"):
+        prepare_out_dir(out, force)
 
     style = SeriesStyle(frame["model"] + " " + frame["precision"])
     # Names come from records: a "$" must print as a dollar sign, not start mathtext.
@@ -119,11 +121,12 @@ def build_report(
         "plots": plots,
     }
     files = []
-    for plot in plots:
-        atomic_write_bytes(out / plot.filename, plot.png)
-        files.append(out / plot.filename)
-    atomic_write_text(out / "summary.md", render_markdown(**page))
-    atomic_write_text(out / "index.html", render_html(**page))
+    with writing(out, "report folder"):
+        for plot in plots:
+            atomic_write_bytes(out / plot.filename, plot.png)
+            files.append(out / plot.filename)
+        atomic_write_text(out / "summary.md", render_markdown(**page))
+        atomic_write_text(out / "index.html", render_html(**page))
     files += [out / "summary.md", out / "index.html"]
     return ReportResult(
         out=out,

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from segbench.errors import InputError
+from segbench.formatting import is_number
 from segbench.measure.stats import NOISY_IQR_REL
-from segbench.records.schema import Record
+from segbench.records.schema import DESCRIPTIVE_PARAMS, Record
 from segbench.report.compare_stats import (
     METRICS,
     MIN_SAMPLES,
@@ -22,13 +23,13 @@ from segbench.report.compare_stats import (
     min_attainable_p,
     verdict,
 )
-from segbench.formatting import is_number
 from segbench.report.load import load_results
 
 NOT_COMPARED = "not compared"
 ONLY_BASELINE = "only in baseline"
 ONLY_CURRENT = "only in current"
-KEY_FIELDS = ("kind", "model", "workload", "precision", "batch_size", "input")
+# Names for the parts of `Record.match_key()`, in its order.
+KEY_FIELDS = ("kind", "model", "workload", "precision", "batch_size", "input", "params_key")
 
 
 def parse_threshold(text: str) -> float:
@@ -123,6 +124,19 @@ def _newest_by_key(records: list[Record], role: str, warnings: list[str]) -> dic
     return chosen
 
 
+def _settings_note(record: Record, other_side: dict[tuple, Record], own_side: dict[tuple, Record]) -> str:
+    """Why a point went unmatched when the other side ran it (unmatched too) with other settings:
+    the params that differ."""
+    twins = [r for k, r in other_side.items() if k[:-1] == record.match_key()[:-1] and k not in own_side]
+    if not twins:
+        return ""
+    other = twins[0].params
+    names = sorted(k for k in set(record.params) | set(other)
+                   if k not in DESCRIPTIVE_PARAMS and record.params.get(k) != other.get(k))
+    return "same point with other settings on the other side: " + ", ".join(
+        f"{n} {record.params.get(n)!r} vs {other.get(n)!r}" for n in names)
+
+
 def _compare_pair(base: Record, cur: Record, metric: str, threshold: float, confidence: float) -> Comparison:
     key = base.match_key()
     if base.status != "ok" or cur.status != "ok":
@@ -168,7 +182,8 @@ def compare_records(
     matched = [k for k in base_map if k in cur_map]
     if not matched:
         raise InputError(
-            "no current result matches a baseline result (same kind, model, workload, precision, batch size and input)"
+            "no current result matches a baseline result (same kind, model, workload, precision, batch size, input"
+            " and settings such as model size, roi, overlap or points)"
         )
     mismatched = sorted({(base_map[k].hardware, cur_map[k].hardware) for k in matched
                          if base_map[k].hardware != cur_map[k].hardware})
@@ -179,8 +194,10 @@ def compare_records(
             raise InputError(message + "; pass --allow-different-hardware to compare anyway")
         warnings.append(message)
     comparisons = [_compare_pair(base_map[k], cur_map[k], metric, threshold, confidence) for k in matched]
-    comparisons += [Comparison(k, base_map[k], None, ONLY_BASELINE) for k in base_map if k not in cur_map]
-    comparisons += [Comparison(k, None, cur_map[k], ONLY_CURRENT) for k in cur_map if k not in base_map]
+    comparisons += [Comparison(k, base_map[k], None, ONLY_BASELINE, note=_settings_note(base_map[k], cur_map, base_map))
+                    for k in base_map if k not in cur_map]
+    comparisons += [Comparison(k, None, cur_map[k], ONLY_CURRENT, note=_settings_note(cur_map[k], base_map, cur_map))
+                    for k in cur_map if k not in base_map]
     return CompareResult(
         comparisons=comparisons,
         metric=metric,

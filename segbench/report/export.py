@@ -20,8 +20,8 @@ from typing import Any
 import pytest_benchmark
 from pytest_benchmark.stats import Stats
 
-from segbench.records.schema import Record
 from segbench.formatting import is_number
+from segbench.records.schema import Record
 
 
 def benchmark_name(record: Record) -> tuple[str, str, str, str]:

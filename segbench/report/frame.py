@@ -6,14 +6,15 @@ that does not measure something gives NaN/None there, never an exception.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from segbench.records.schema import Record
 from segbench.formatting import is_number
+from segbench.records.schema import Record
 
 # Which memory figure stands for "peak memory", best first. Reserved is what has to fit under
 # the device's capacity (the caching allocator holds it), so it is compared with the ceiling.
@@ -23,14 +24,21 @@ MEMORY_SOURCES = (
     ("nvml_used_bytes", "NVML used"),
     ("peak_rss_bytes", "process RSS"),
 )
+# `metrics.memory_by_depth[].peak_kind` (workloads/volume.py) in the same words as MEMORY_SOURCES.
+PEAK_KIND_LABELS = {"gpu_allocated": "torch allocated", "host_rss": "process RSS"}
 
 COLUMNS = [
     "id", "run_id", "created", "kind", "model", "workload", "precision", "batch_size", "device",
-    "status", "weights", "input_key", "hardware", "host", "git_commit", "torch_threads", "error",
+    "status", "weights", "input_key", "params_key", "hardware", "host", "git_commit", "torch_threads", "error",
     "n_samples", "lat_median_s", "lat_mean_s", "lat_p10_s", "lat_p90_s", "lat_iqr_rel",
     "item_median_s", "items_per_s", "item_unit", "mem_bytes", "mem_source", "device_total_bytes",
     "fps_steady", "fps_warmup", "resolution_label", "resolution_pixels", "volume_depth",
-    "seconds_per_volume", "throttled", "series",
+    "seconds_per_volume", "memory_by_depth", "throttled", "series",
+]
+# The columns of `depth_frame`: one row per (record, depth) of the memory-vs-depth runs.
+DEPTH_COLUMNS = [
+    "id", "created", "kind", "hardware", "model", "workload", "precision", "batch_size", "input_key", "params_key",
+    "device_total_bytes", "depth", "status", "mem_bytes", "mem_source", "seconds",
 ]
 
 
@@ -90,10 +98,35 @@ def parse_resolution(value: Any) -> tuple[str | None, float]:
 
 
 def _volume_depth(record: Record) -> float:
-    volume = record.params.get("volume", record.input.get("volume"))
+    """Slices of the scan run: `params.volume_whd` / `input.shape_whd` as workloads/volume.py writes them."""
+    volume = record.params.get("volume_whd", record.input.get("shape_whd"))
     if isinstance(volume, (list, tuple)) and len(volume) == 3 and is_number(volume[2]):
         return float(volume[2])
     return np.nan
+
+
+def _source_resolution(record: Record, metrics: dict[str, Any]) -> Any:
+    """What the input measured (video: the clip's own [h, w], not the model's 1024×1024), else the
+    model's resolution."""
+    for value in (record.input.get("source_size"), metrics.get("source_resolution")):
+        if value is not None:
+            return value
+    return record.params.get("resolution", record.input.get("resolution"))
+
+
+def _items_per_s(stats: dict[str, Any], median_s: float) -> float:
+    """Stored throughput, else items per step over the median step (an older writer): a prompt step
+    holds 2 items per batch and a video/volume step 1, so batch size is not the item count."""
+    if is_number(stats.get("items_per_s")):
+        return float(stats["items_per_s"])
+    if is_number(stats.get("items_per_step")) and median_s > 0:
+        return float(stats["items_per_step"]) / median_s
+    return np.nan
+
+
+def _depth_runs(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = metrics.get("memory_by_depth")
+    return [r for r in runs if isinstance(r, dict) and is_number(r.get("depth"))] if isinstance(runs, list) else []
 
 
 def record_row(record: Record) -> dict[str, Any]:
@@ -102,7 +135,7 @@ def record_row(record: Record) -> dict[str, Any]:
     per_item = stats.get("per_item_latency_s") if isinstance(stats.get("per_item_latency_s"), dict) else {}
     metrics = record.metrics if isinstance(record.metrics, dict) else {}
     mem_bytes, mem_source = _memory(record)
-    res_label, res_pixels = parse_resolution(record.params.get("resolution", record.input.get("resolution")))
+    res_label, res_pixels = parse_resolution(_source_resolution(record, metrics))
     row: dict[str, Any] = {
         "id": record.id,
         "run_id": record.run_id,
@@ -116,13 +149,14 @@ def record_row(record: Record) -> dict[str, Any]:
         "status": str(record.status),
         "weights": str(record.weights),
         "input_key": str(record.input.get("key", "")),
+        # The settings part of Record.match_key(): two rows are the same point only if these agree too.
+        "params_key": record.params_key(),
         "hardware": record.hardware,
         "host": str(env.get("host", "unknown")),
         "git_commit": str(env.get("git_commit") or "unknown"),
         "torch_threads": env.get("torch_threads"),
         "error": record.error,
         "item_median_s": _num(per_item.get("median")),
-        "items_per_s": _num(stats.get("items_per_s")),
         "item_unit": str(stats.get("item_unit") or "item"),
         "mem_bytes": mem_bytes,
         "mem_source": mem_source,
@@ -133,12 +167,11 @@ def record_row(record: Record) -> dict[str, Any]:
         "resolution_pixels": res_pixels,
         "volume_depth": _volume_depth(record),
         "seconds_per_volume": _num(metrics.get("seconds_per_volume")),
+        "memory_by_depth": _depth_runs(metrics),
         "throttled": bool(record.telemetry.get("throttled")) if isinstance(record.telemetry, dict) else False,
     }
     row.update(_latency(record))
-    # Throughput from the batch median when the writer did not store it.
-    if np.isnan(row["items_per_s"]) and row["lat_median_s"] > 0:
-        row["items_per_s"] = record.batch_size / row["lat_median_s"]
+    row["items_per_s"] = _items_per_s(stats, row["lat_median_s"])
     row["series"] = f"{row['model']} {row['precision']}"
     return row
 
@@ -151,6 +184,27 @@ def records_frame(records: Iterable[Record]) -> pd.DataFrame:
     return frame.sort_values(["hardware", "workload", "model", "precision", "batch_size", "created"]).reset_index(
         drop=True
     )
+
+
+def depth_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The volume workload's memory-vs-depth runs (`metrics.memory_by_depth`), one row per depth,
+    with the record's point columns; `status` and `mem_bytes` are the depth's own."""
+    rows = []
+    for record in frame.to_dict("records"):
+        runs = record["memory_by_depth"]
+        if not runs and record["status"] == "oom" and math.isfinite(record["volume_depth"]):
+            # The timed run itself ran out of memory: an OOM at the scan's own depth.
+            runs = [{"depth": record["volume_depth"], "status": "oom"}]
+        for run in runs:
+            rows.append({
+                **{c: record[c] for c in DEPTH_COLUMNS if c in record and c not in ("status", "mem_bytes", "mem_source")},
+                "depth": float(run["depth"]),
+                "status": str(run.get("status", "unknown")),
+                "mem_bytes": _num(run.get("peak_bytes")),
+                "mem_source": PEAK_KIND_LABELS.get(str(run.get("peak_kind")), run.get("peak_kind")),
+                "seconds": _num(run.get("seconds")),
+            })
+    return pd.DataFrame(rows, columns=DEPTH_COLUMNS)
 
 
 def ok_rows(frame: pd.DataFrame) -> pd.DataFrame:

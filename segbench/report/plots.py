@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from segbench.formatting import slug
 from segbench.report.figures import (
     Plot,
     SeriesStyle,
@@ -21,9 +22,10 @@ from segbench.report.figures import (
     size_axis,
     wrap,
 )
-from segbench.formatting import slug
+from segbench.report.frame import depth_frame
 
-POINT = ["hardware", "kind", "model", "workload", "precision", "batch_size", "input_key"]
+# A point as `Record.match_key()` identifies one (its settings digest included), per machine.
+POINT = ["hardware", "kind", "model", "workload", "precision", "batch_size", "input_key", "params_key"]
 
 
 def latest_per_point(frame: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +156,8 @@ def draw_memory(ax, group: pd.DataFrame, x: str, style: SeriesStyle) -> None:
         ax.scatter([], [], marker="X", s=110, color="white", edgecolors="black", label="out of memory (OOM)")
     ax.set_ylim(bottom=0, top=(top / scale) * 1.12)
     sources = sorted(set(measured["mem_source"].dropna()))
-    ax.set_ylabel(f"peak memory ({unit}{', ' + ', '.join(sources) if sources else ''})")
+    # Which figure it is (torch reserved, torch allocated, process RSS) in the words of frame.MEMORY_SOURCES.
+    ax.set_ylabel(f"peak memory{': ' + ', '.join(sources) if sources else ''} ({unit})")
     ax.grid(True, alpha=0.3)
 
 
@@ -187,7 +190,8 @@ def memory_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
 
 
 def video_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
-    """Steady-state video frames per second against input resolution."""
+    """Steady-state video frames per second (`metrics.fps_steady`) against the clip's own resolution
+    (`input.source_size`): the model resizes every frame to its own size, so the source size is what varies."""
     plots: list[Plot] = []
     video = frame[(frame["status"] == "ok") & (frame["workload"] == "video")].copy()
     if video.empty:
@@ -207,11 +211,11 @@ def video_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
             line = line.assign(pos=line["resolution_label"].map(position)).sort_values("pos")
             ax.plot(line["pos"], line["fps"], color=style.color(name), marker=style.marker(name), label=name)
         ax.set_xticks(range(len(order)), order)
-        ax.set_xlabel("input resolution (height × width, pixels)")
+        ax.set_xlabel("source video resolution (height × width, pixels; the model runs at its own size)")
         ax.set_ylabel("steady-state throughput (frames per second)")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        fig.suptitle(_title("video fps vs resolution", "video", hardware))
+        fig.suptitle(_title("fps vs source resolution", "video", hardware))
         legend(fig, [ax])
         plots.append(
             Plot(
@@ -225,29 +229,41 @@ def video_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
     return plots
 
 
+def _volume_series(group: pd.DataFrame) -> pd.Series:
+    """One line per model, precision and windows per forward (and scan or settings, when they differ)."""
+    label = group["model"] + " " + group["precision"]
+    if group["batch_size"].nunique() > 1:
+        label = label + " (sw batch " + group["batch_size"].astype(str) + ")"
+    if group["input_key"].nunique() > 1:
+        label = label + " [" + group["input_key"] + "]"
+    if group["params_key"].nunique() > 1:
+        label = label + " {" + group["params_key"] + "}"
+    return label
+
+
 def volume_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
-    """3D: peak memory against volume depth, with the device ceiling."""
+    """3D: peak memory against volume depth (the record's `memory_by_depth` runs), with the device
+    ceiling and the depths that ran out of memory."""
     plots: list[Plot] = []
-    rows = frame[frame["status"].isin(["ok", "oom"]) & (frame["workload"] == "volume") & frame["volume_depth"].notna()]
-    rows = latest_per_point(rows)
-    for hardware, group in rows.groupby("hardware", sort=True):
-        label = group["model"] + " " + group["precision"]
-        if group["batch_size"].nunique() > 1:
-            label = label + " (window batch " + group["batch_size"].astype(str) + ")"
-        group = group.assign(series=label)
+    records = latest_per_point(frame[frame["status"].isin(["ok", "oom"]) & (frame["workload"] == "volume")])
+    depths = depth_frame(records)
+    depths = depths[depths["status"].isin(["ok", "oom"])]
+    for hardware, group in depths.groupby("hardware", sort=True):
         if not ((group["status"] == "oom").any() or group["mem_bytes"].notna().any()):
             continue
+        group = group.assign(series=_volume_series(group))
         fig, (ax,) = new_figure(width=9.5, height=4.8)
-        draw_memory(ax, group, "volume_depth", style)
-        size_axis(ax, group["volume_depth"])
-        ax.set_xlabel("volume depth (slices)")
+        draw_memory(ax, group, "depth", style)
+        size_axis(ax, group["depth"])
+        ax.set_xlabel("volume depth (slices; width × height as measured)")
         fig.suptitle(_title("peak memory vs volume depth", "volume", hardware))
         legend(fig, [ax])
         plots.append(
             Plot(
                 filename=f"volume-memory-{slug(hardware)}.png",
                 title=f"volume: peak memory vs depth — {hardware}",
-                caption="Peak memory of one sliding-window pass over a volume of the given depth; dashed: device memory.",
+                caption="Peak memory of one sliding-window pass over the scan with its slices repeated to each depth;"
+                " dashed: device memory; X: that depth ran out of memory (deeper ones are not tried).",
                 png=png_bytes(fig),
                 section="volume",
             )

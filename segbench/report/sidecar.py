@@ -1,4 +1,4 @@
-"""Reading telemetry sidecars (`<results stem>.telemetry.jsonl`, see notes/TELEMETRY_FORMAT.md).
+"""Reading telemetry sidecars (`<results stem>.telemetry.jsonl`, written by segbench/telemetry/sampler.py).
 
 Sidecars are found three ways, so a results folder that was moved still works: the path the
 record names, the same file name beside the results given, and any sidecar in a given folder.
@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from segbench.records.schema import Record
-
-SUFFIX = ".telemetry.jsonl"
+from segbench.telemetry.sampler import SIDECAR_SUFFIX, sidecar_path
 
 
 def sidecar_paths(records: Iterable[Record], inputs: Iterable[Path]) -> list[Path]:
@@ -30,9 +29,9 @@ def sidecar_paths(records: Iterable[Record], inputs: Iterable[Path]) -> list[Pat
             found.extend(folder / Path(named).name for folder in folders)
     for path in inputs:
         if path.is_dir():
-            found.extend(sorted(path.rglob(f"*{SUFFIX}")))
-        elif not path.name.endswith(SUFFIX):
-            found.append(path.with_name(path.stem + SUFFIX))
+            found.extend(sorted(path.rglob(f"*{SIDECAR_SUFFIX}")))
+        else:
+            found.append(sidecar_path(path))
     unique: dict[Path, None] = {}
     for path in found:
         if path.is_file():

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from segbench.measure.stats import NOISY_IQR_REL
-from segbench.records.schema import Record
 from segbench.formatting import (
     fmt_bytes,
     fmt_number,
@@ -16,6 +14,8 @@ from segbench.formatting import (
     fmt_seconds,
     is_number,
 )
+from segbench.measure.stats import NOISY_IQR_REL
+from segbench.records.schema import Record
 
 RANDOM_WEIGHTS_STATEMENT = (
     "timings are real for this architecture, accuracy/mask outputs are not"
@@ -68,7 +68,10 @@ def results_table(frame: pd.DataFrame) -> pd.DataFrame:
             "throughput": [
                 f"{fmt_number(v)} {u}/s" if is_number(v) else "—" for v, u in zip(frame["items_per_s"], frame["item_unit"])
             ],
-            "peak memory": frame["mem_bytes"].map(fmt_bytes),
+            "peak memory": [
+                f"{fmt_bytes(b)} ({source})" if isinstance(source, str) else fmt_bytes(b)
+                for b, source in zip(frame["mem_bytes"], frame["mem_source"])
+            ],
             "IQR/median": frame.apply(noise, axis=1),
             "run": frame["run_id"].map(lambda r: str(r)[:12]),
             "note": frame.apply(note, axis=1),

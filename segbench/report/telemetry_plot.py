@@ -7,15 +7,14 @@ import re
 import numpy as np
 import pandas as pd
 
+from segbench.formatting import slug
+from segbench.probe.nvml import throttling
 from segbench.records.schema import Record
 from segbench.report.figures import Plot, new_figure, png_bytes, wrap
-from segbench.formatting import slug
 
 MAX_PLOTS = 12
 # A run point shorter than this many samples shows no trend worth a figure (soaks are always drawn).
 MIN_RUN_SAMPLES = 10
-# Not throttling in the sense that matters here (see notes/TELEMETRY_FORMAT.md).
-BENIGN_REASONS = {"gpu_idle", "applications_clocks_setting"}
 
 # panel, y label, and (signal suffix, line label, dashed?) per line. The memory clock is left out:
 # at ~10 GHz it would flatten the SM clock, whose dips are what throttling looks like.
@@ -57,7 +56,8 @@ def throttle_spans(samples: pd.DataFrame) -> list[tuple[float, float, set[str]]]
         for column in columns:
             value = samples[column].iat[i]
             if isinstance(value, list):
-                reasons.update(str(r) for r in value if str(r) not in BENIGN_REASONS)
+                # Same rule as the sampler's summary: idle and application clocks are not throttling.
+                reasons.update(throttling(str(r) for r in value))
         if not reasons:
             continue
         end = t[i + 1] if i + 1 < len(t) else t[i] + step
