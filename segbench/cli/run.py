@@ -388,7 +388,7 @@ def _table(records) -> None:
         "median",
         "p90",
         "throughput",
-        "peak mem",
+        "peak (alloc/RSS)",
         "TFLOP/s",
     ):
         table.add_column(column, justify="left" if column in ("model", "workload", "status") else "right")

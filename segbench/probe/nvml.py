@@ -33,7 +33,7 @@ REASON_BITS: dict[str, tuple[int, str]] = {
     "reliability": (0x400, "Reliability"),
 }
 
-# Reasons that lower clocks without limiting a running workload (see TELEMETRY_FORMAT.md).
+# Reasons that lower clocks without limiting a running workload (see segbench/telemetry/FORMAT.md).
 NOT_THROTTLING = frozenset({"gpu_idle", "applications_clocks_setting"})
 
 # What each throttling reason says about the machine; hw_slowdown can be heat, power brake or
@@ -186,7 +186,7 @@ class NvmlSession:
 
     # -- per-sample signals -------------------------------------------------------------------
     def sample(self, index: int) -> dict[str, Any]:
-        """The signals that change while a workload runs (TELEMETRY_FORMAT.md names, no prefix).
+        """The signals that change while a workload runs (segbench/telemetry/FORMAT.md names, no prefix).
 
         A value is None when its sensor is not available; `throttle` lists every decoded reason.
         """

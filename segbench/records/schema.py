@@ -52,7 +52,7 @@ class Record:
     stats: dict[str, Any] = field(default_factory=dict)
     # Raw per-iteration latency of one step (one batch), seconds, warm-up excluded. Kept for compare.
     samples_s: list[float] = field(default_factory=list)
-    # peak_allocated_bytes, peak_reserved_bytes, nvml_used_bytes, peak_rss_bytes, ...
+    # peak_allocated_bytes, peak_reserved_bytes, nvml_used_end_bytes, peak_rss_bytes, ...
     memory: dict[str, Any] = field(default_factory=dict)
     # per_item (FLOPs of one image/frame/volume), achieved_tflops, peak_tflops, fraction_of_peak
     flops: dict[str, Any] = field(default_factory=dict)

@@ -21,7 +21,7 @@ from segbench.records.schema import Record
 MEMORY_SOURCES = (
     ("peak_reserved_bytes", "torch reserved"),
     ("peak_allocated_bytes", "torch allocated"),
-    ("nvml_used_bytes", "NVML used"),
+    ("nvml_used_end_bytes", "NVML used at the end"),
     ("peak_rss_bytes", "process RSS"),
 )
 # `metrics.memory_by_depth[].peak_kind` (workloads/volume.py) in the same words as MEMORY_SOURCES.

@@ -1,6 +1,6 @@
 """Telemetry beside a run: the sampler thread (sampler.py) and soak analysis (soak.py).
 
-Formats are fixed in notes/TELEMETRY_FORMAT.md.
+Formats are fixed in segbench/telemetry/FORMAT.md.
 """
 
 from segbench.telemetry.sampler import TelemetrySampler, sidecar_path, summarize

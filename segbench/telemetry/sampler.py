@@ -1,6 +1,6 @@
 """A background thread that samples GPU (NVML) and CPU/process (psutil) signals beside a run.
 
-Samples and summaries follow notes/TELEMETRY_FORMAT.md: a sample is a flat dict
+Samples and summaries follow segbench/telemetry/FORMAT.md: a sample is a flat dict
 `{"t": seconds since start, "gpu0.temperature_c": ..., "cpu.util_pct": ..., ...}`, a signal is
 absent when its sensor is not there, and `summary()` gives min/median/max per numeric signal,
 seconds under each throttle reason and whether the run throttled.

@@ -252,7 +252,7 @@ def _peak_bytes(memory: dict[str, Any]) -> dict[str, Any]:
             "peak_bytes": memory["peak_allocated_bytes"],
             "peak_kind": "gpu_allocated",
             "peak_reserved_bytes": memory.get("peak_reserved_bytes"),
-            "nvml_used_bytes": memory.get("nvml_used_bytes"),
+            "nvml_used_end_bytes": memory.get("nvml_used_end_bytes"),
         }
     if "peak_rss_bytes" in memory:
         before = memory.get("rss_before_bytes")
