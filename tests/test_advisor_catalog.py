@@ -190,7 +190,13 @@ def test_cpu_and_this_cpu(catalog, monkeypatch):
 
     # A machine whose CPU is in the catalog gets that entry rather than an estimate.
     facts["model_name"] = "AMD Ryzen 5 5600 6-Core Processor"
-    assert catalog.match("this-cpu").spec.name == "Ryzen 5 5600"
+    facts.update(logical_cores=12, physical_cores=6, usable_cores=12)
+    assert catalog.match("this-cpu").spec == catalog.get("Ryzen 5 5600")
+    # ... scaled per thread when a container leaves fewer threads than the CPU has.
+    facts["usable_cores"] = 6
+    limited = catalog.match("this-cpu").spec
+    assert limited.name.startswith("Ryzen 5 5600") and limited.threads == 6
+    assert limited.fp32_gflops == pytest.approx(catalog.get("Ryzen 5 5600").fp32_gflops / 2)
     # And the real probe works here, whatever this machine is.
     monkeypatch.undo()
     assert catalog.match("this-cpu").spec.fp32_gflops > 0
@@ -420,3 +426,32 @@ def test_published_validation(profiles, field, value, expected):
     edit(path, lambda d: d["timings"][0].__setitem__(field, value))
     with pytest.raises(InputError, match=expected):
         load_published(path)
+
+
+# ------------------------------------------------------------------------------ units, caching, registry names
+
+
+def test_vram_is_gib_as_nvidia_smi_shows_it(catalog):
+    assert catalog.get("GTX 1060 6GB").vram_bytes == 6144 * 2**20
+    assert catalog.get("RTX 3090").vram_bytes == 24576 * 2**20
+    assert catalog.get("Core i5-12400").vram_bytes is None
+
+
+def test_catalog_is_read_once_per_file_version(profiles):
+    path = profiles / "gpus.yaml"
+    first = load_catalog(path)
+    assert load_catalog(path) is first  # sweeps ask per record: no re-read, no re-validation
+    edit(path, lambda d: gpu_entry(d, "RTX 3090").__setitem__("vram_gb", 48))
+    assert load_catalog(path).get("RTX 3090").vram_gb == 48  # an edited file is read again
+
+
+def test_published_model_names_come_from_the_registry(profiles):
+    from segbench.models.registry import MODELS
+
+    path = profiles / "published.yaml"
+    edit(path, lambda d: d["timings"][0].__setitem__("model", "mask2former-swin-large-coco"))
+    assert load_published(path)[0].model == "mask2former-swin-large-coco"
+    edit(path, lambda d: d["timings"][0].__setitem__("model", "nope"))
+    with pytest.raises(InputError) as err:
+        load_published(path)
+    assert all(name in str(err.value) for name in MODELS) and "sam2-large" in str(err.value)

@@ -58,13 +58,13 @@ def test_oom_when_a_long_video_outgrows_a_6gb_card():
 
 
 def test_oom_flag_within_ten_percent_of_vram():
-    """A clip sized so the predicted peak lands between 90% and 100% of a 6 GB card: fits, but flagged."""
+    """A clip sized so the predicted peak lands between 90% and 100% of a 6 GiB card: fits, but flagged."""
     spec = load_catalog().get("GTX 1660 Super")
     query = C.build_query("sam2.1-tiny", "video", "fp16", resolution=(1080, 1920), frames=10)
     short = C.evaluate(spec, query)
     per_frame = (C.evaluate(spec, C.build_query("sam2.1-tiny", "video", "fp16", resolution=(1080, 1920),
                                                 frames=11)).peak_device_bytes - short.peak_device_bytes)
-    frames = 10 + int((0.95 * spec.vram_gb * 1e9 - short.peak_device_bytes) / per_frame)
+    frames = 10 + int((0.95 * spec.vram_bytes - short.peak_device_bytes) / per_frame)
     data = run_json("--gpu", "1660 super", "--model", "sam2.1-tiny", "--workload", "video", "--resolution", "1080p",
                     "--frames", str(frames), "--precision", "fp16")
     assert 0.9 * 6 <= data["predicted"]["peak_vram_gb"] <= 6
@@ -169,3 +169,54 @@ def test_from_results_without_a_matching_run_is_an_input_error(tmp_path):
     line = one_line_error(run("--gpu", "3060", "--model", "sam2.1-tiny", "--from", str(other)))
     assert "no successful sam2.1-tiny image run" in line
     assert "not found" in one_line_error(run("--gpu", "3060", "--from", str(tmp_path / "missing.jsonl")))
+
+
+def test_from_results_on_the_calibration_cpu_uses_the_this_cpu_rule(tmp_path, monkeypatch):
+    """A run on the CPU the calibration was measured on scales the measured per-thread rates, exactly
+    as `check --gpu this-cpu` does on that machine with the same threads."""
+    from segbench.advisor import catalog as cat
+    from segbench.advisor.fromresults import _record_spec
+    from segbench.advisor.perfmodel import load_calibration, reference_machine
+    from segbench.records.store import read_records
+
+    model = load_calibration()["machine"]["cpu_model"]
+    path = tmp_path / "run.jsonl"
+    append_records(path, [Record(model="sam2.1-tiny", workload="image", precision="fp32", batch_size=1, device="cpu",
+                                 samples_s=[1.0], stats={"per_item_latency_s": {"median": 1.0}},
+                                 environment={"torch_threads": 3, "cpu": {"model_name": model}})])
+    measured = _record_spec(read_records([str(path)])[0])
+    machine = reference_machine()
+    assert measured.fp32_gflops == pytest.approx(machine.fp32_gflops / machine.threads * 3)
+    monkeypatch.setattr(cat, "_local_cpu_facts",
+                        lambda: {"model_name": model, "logical_cores": 3, "physical_cores": 3, "usable_cores": 3})
+    local = C.resolve_target("this-cpu").spec
+    assert (local.fp32_gflops, local.memory_bandwidth_gbs) == (measured.fp32_gflops, measured.memory_bandwidth_gbs)
+
+
+def test_a_stale_fit_says_so_in_the_basis(monkeypatch):
+    from segbench.advisor import perfmodel as P
+
+    real = P._fitted()
+    monkeypatch.setattr(P, "_fitted", lambda: P.Fit(real.params, real.loo, False))
+    data = run_json("--gpu", "3060")
+    assert data["basis"]["error"]["fit_current"] is False
+    assert "--write" in data["basis"]["error"]["note"]
+    monkeypatch.undo()
+    fresh = run_json("--gpu", "3060")["basis"]["error"]
+    assert fresh["fit_current"] is True and "--write" not in (fresh.get("note") or "")
+
+
+def test_memory_is_in_gib_against_the_cards_gib():
+    data = run_json("--gpu", "GTX 1060 6GB", "--model", "sam2.1-large", "--workload", "video", "--frames", "300",
+                    "--resolution", "1080p")
+    assert data["basis"]["memory_unit"].startswith("GiB")
+    oom = next(r["message"] for r in data["risks"] if r["code"] == "oom")
+    assert "the 6 GiB of VRAM" in oom and f"{data['predicted']['peak_vram_gb']:.1f} GiB" in oom
+
+
+@pytest.mark.parametrize("seconds, text", [(0.0123, "12.3 ms"), (4.2, "4.2 s"), (90, "90 s"), (600, "10 min"),
+                                           (3 * 3600, "3.0 h"), (3 * 86400, "3.0 days")])
+def test_one_duration_formatter(seconds, text):
+    from segbench.advisor.units import fmt_duration
+
+    assert fmt_duration(seconds) == text

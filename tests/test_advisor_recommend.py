@@ -86,3 +86,31 @@ def test_unknown_price_name_and_bad_volume_are_one_line_errors():
 def test_malformed_price_is_a_usage_error():
     result = run(*VIDEO, "--budget", "900", "--price", "RTX 3090")
     assert result.exit_code == 2 and "NAME=USD" in result.output
+
+
+def test_a_build_the_model_does_not_fit_on_is_never_proposed():
+    """No target: the fastest build in budget used to win even when the model ran out of memory on it."""
+    data = run_json("--workload", "video", "-m", "sam2.1-large", "--frames", "3000", "--budget", "700")
+    assert data["recommended"] is None and data["best_within_budget"] is None
+    assert "does not fit in memory on any build inside the budget" in data["message"]
+    for key in ("recommended", "cheaper", "next_up", "best_within_budget", "closest_over_budget"):
+        assert data[key] is None or data[key]["fits"] or key in ("cheaper", "next_up")
+    assert data["closest_over_budget"]["fits"]
+
+
+def test_every_risk_code_is_declared():
+    from segbench.advisor.check import RISK_CODES
+
+    assert "budget" in RISK_CODES
+    for args in (VIDEO + ("--budget", "3000"), ("--workload", "volume", "--budget", "700")):
+        data = run_json(*args)
+        assert {r["code"] for r in data["risks"]} <= set(RISK_CODES)
+
+
+def test_a_stale_fit_says_so_in_the_basis(monkeypatch):
+    from segbench.advisor import perfmodel as P
+
+    real = P._fitted()
+    monkeypatch.setattr(P, "_fitted", lambda: P.Fit(real.params, real.loo, False))
+    basis = run_json(*VIDEO, "--budget", "3000")["basis"]
+    assert basis["fit_current"] is False and "--write" in basis["note"]

@@ -133,7 +133,7 @@ def test_device_cpu_checks_no_gpu():
 
 
 def test_target_laptop_gpu_warns_about_form_factor_and_skips_live_state():
-    target = TargetGPU("RTX 4060 Laptop", (8, 9), 8 * 10**9, "laptop")
+    target = TargetGPU("RTX 4060 Laptop", (8, 9), 8 * 2**30, "laptop")
     items = findings(context([hot_idle_card()], target=target, request=DoctorRequest(gpu="4060 laptop")))
     assert by_id(items, "target.form_factor").severity == "warn"
     assert not [f for f in items if f.id.startswith("gpu0.")]  # the installed card is not the question

@@ -46,7 +46,7 @@ def test_doctor_and_check_predict_the_same_peak():
 
     need = footprint_estimate(DoctorRequest(model="sam2.1-large", workload="image"), "bf16")
     answer = check(CheckRequest(gpu="RTX 3060 12GB", model="sam2.1-large", workload="image", precision="bf16"))
-    assert need.device_bytes / 1e9 == pytest.approx(answer.to_dict()["predicted"]["peak_vram_gb"], rel=1e-3)
+    assert need.device_bytes / 2**30 == pytest.approx(answer.to_dict()["predicted"]["peak_vram_gb"], rel=1e-3)
 
 
 def test_video_fixes_offer_offloading():
@@ -87,7 +87,7 @@ def test_an_estimate_that_raises_is_skipped_not_a_crash():
 
 
 def test_target_gpu_vram_is_its_whole_memory():
-    target = TargetGPU("RTX 3060 12GB", (8, 6), 12 * 10**9, "desktop")
+    target = TargetGPU("RTX 3060 12GB", (8, 6), 12 * 2**30, "desktop")
     items = findings(context([], target=target, request=DoctorRequest(gpu="3060"), memory=estimate(device_gib=13)))
     f = by_id(items, "target.vram")
     assert f.severity == "fail" and "on the RTX 3060 12GB" in f.cause
@@ -104,3 +104,18 @@ def test_frames_reach_the_advisor_memory_model():
     short = footprint_estimate(DoctorRequest(workload="video", frames=20), "bf16")
     long = footprint_estimate(DoctorRequest(workload="video", frames=600), "bf16")
     assert long.device_bytes > short.device_bytes + 500 * 2**20  # sam2 keeps every frame on the GPU
+
+
+def test_catalog_target_memory_is_what_nvidia_smi_shows():
+    from segbench.doctor.context import catalog_target
+
+    assert catalog_target("GTX 1060 6GB").vram_bytes == 6144 * 2**20  # a "6GB" card: 6144 MiB
+    assert catalog_target("RTX 3090").vram_bytes == 24576 * 2**20
+
+
+def test_host_ram_on_a_gpu_run_is_estimated_at_the_gpus_precision():
+    from tests.fakes.fake_pynvml import presets
+
+    fake = estimate(device_gib=1)
+    findings(context([presets.pascal_card()], memory=fake))
+    assert {precision for _, precision in fake.asked} == {"fp32"}  # Pascal: fp32, for VRAM and host RAM alike

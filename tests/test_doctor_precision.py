@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from segbench.doctor import DoctorRequest, Sam2Extension, TargetGPU
 from segbench.doctor.context import probe_sam2_extension
 from tests.fakes.fake_pynvml import presets
@@ -37,9 +41,27 @@ def test_monai_volume_is_not_sams_bf16_path():
     assert by_id(findings(context([gpu], request=request)), "gpu0.precision").severity == "ok"
 
 
-def test_default_precision_on_pascal_is_fp16_which_gains_nothing_there():
+def test_default_precision_on_pascal_is_fp32_like_segbench_run():
     f = by_id(findings(context([presets.pascal_card()])), "gpu0.precision")
+    assert f.severity == "ok" and f.details["precision"] == "fp32"
+
+
+def test_fp16_on_pascal_gains_nothing_there():
+    f = by_id(findings(context([presets.pascal_card()], request=DoctorRequest(precision="fp16"))), "gpu0.precision")
     assert f.severity == "warn" and "no tensor cores" in f.cause and f.fix == "--precision fp32"
+
+
+@pytest.mark.parametrize("cc", [(6, 1), (7, 0), (7, 5), (8, 0), (8, 6), (9, 0), (12, 0)])
+def test_doctor_check_and_run_share_one_precision_rule(cc):
+    from segbench.advisor.catalog import load_catalog
+    from segbench.advisor.check import default_precision
+    from segbench.doctor.context import gpu_precision
+    from segbench.measure.device import precision_for_capability
+
+    spec = dataclasses.replace(load_catalog().get("RTX 3060 12GB"), compute_capability=cc)
+    assert gpu_precision(DoctorRequest(), cc) == default_precision(spec) == precision_for_capability(cc)
+    assert by_id(findings(context([presets.idle_desktop(compute_capability=cc)])),
+                 "gpu0.precision").details["precision"] == precision_for_capability(cc)
 
 
 def test_default_precision_on_ampere_is_native_bf16():
@@ -74,7 +96,7 @@ def test_cpu_only_torch_beside_a_gpu_checks_both_paths():
 
 
 def test_target_gpu_precision_uses_the_catalog_capability():
-    target = TargetGPU("GTX 1060 6GB", (6, 1), 6 * 10**9, "desktop")
+    target = TargetGPU("GTX 1060 6GB", (6, 1), 6 * 2**30, "desktop")
     items = findings(context([], target=target, request=DoctorRequest(gpu="1060", precision="bf16")))
     assert by_id(items, "target.precision").severity == "fail"
 

@@ -14,25 +14,13 @@ from typing import TYPE_CHECKING
 
 from segbench.advisor.metacount import Counts
 from segbench.advisor.perfmodel import Params, load_calibration, rates
+from segbench.advisor.units import GIB, fmt_duration
 
 if TYPE_CHECKING:
     from segbench.advisor.check import Evaluation
 
-GB = 1e9
 MANY_IMAGES = 10_000
 LONG_RUN_ITEMS = 1_000  # a job this many images long runs long enough to heat-soak a card
-
-
-def _human(seconds: float) -> str:
-    if seconds >= 2 * 86400:
-        return f"{seconds / 86400:.1f} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    if seconds >= 120:
-        return f"{seconds / 60:.0f} min"
-    if seconds >= 1:
-        return f"{seconds:.1f} s"
-    return f"{seconds * 1e3:.0f} ms"
 
 
 def _same_device(ev: Evaluation, workload: str, params: Params, **changes) -> Evaluation:
@@ -49,9 +37,9 @@ def auto_vs_prompts(ev: Evaluation, params: Params, objects: int = 5) -> str:
     grid = ev.footprint.query.points_per_side ** 2
     return (f"Automatic mode decodes a {grid}-point grid and, on cluttered scenes, returns dozens of small, "
             f"overlapping or meaningless masks you then have to sort. If you know what you want, click points or "
-            f"draw boxes instead: on {ev.spec.name} one image encodes in {_human(image.seconds_per_item)} and each "
-            f"prompt decodes in {_human(prompt.seconds_per_item)}, so {objects} objects take {_human(prompted)} "
-            f"against {_human(ev.seconds_per_item)} for automatic masks.")
+            f"draw boxes instead: on {ev.spec.name} one image encodes in {fmt_duration(image.seconds_per_item)} and each "
+            f"prompt decodes in {fmt_duration(prompt.seconds_per_item)}, so {objects} objects take {fmt_duration(prompted)} "
+            f"against {fmt_duration(ev.seconds_per_item)} for automatic masks.")
 
 
 def finetune_paths(ev: Evaluation, images: int, params: Params) -> str:
@@ -84,11 +72,11 @@ def finetune_paths(ev: Evaluation, images: int, params: Params) -> str:
     train = seconds(labeled * float(ft["epochs"]), float(ft["train_flops_factor"]), batch)
     infer = seconds(images, 1.0, 1)
     small_total = label_machine + label_human + train + infer
-    return (f"{images:,} similar images: SAM 2.1 automatic masks on all of them take about {_human(sam_all)} of "
+    return (f"{images:,} similar images: SAM 2.1 automatic masks on all of them take about {fmt_duration(sam_all)} of "
             f"machine time on {ev.spec.name} (and every mask still needs a class and a check). Labeling "
-            f"{labeled} images with SAM prompts (~{_human(label_human)} of your time, {_human(label_machine)} of "
-            f"machine time), fine-tuning {ft['small_model']} for {ft['epochs']} epochs (~{_human(train)}) and running "
-            f"it on the rest (~{_human(infer)}) takes about {_human(small_total)} in all, and the small model keeps "
+            f"{labeled} images with SAM prompts (~{fmt_duration(label_human)} of your time, {fmt_duration(label_machine)} of "
+            f"machine time), fine-tuning {ft['small_model']} for {ft['epochs']} epochs (~{fmt_duration(train)}) and running "
+            f"it on the rest (~{fmt_duration(infer)}) takes about {fmt_duration(small_total)} in all, and the small model keeps "
             f"working on the next batch of images.")
 
 
@@ -96,17 +84,17 @@ def vram_story(ev: Evaluation) -> str:
     fp, q = ev.footprint, ev.footprint.query
     if ev.is_cpu:
         return ""
-    peak = (ev.peak_device_bytes or 0) / GB
+    peak = (ev.peak_device_bytes or 0) / GIB
     if q.workload == "volume" and fp.item_unit == "volume":
-        return (f"3D is VRAM-hungry: {q.model} needs about {peak:.1f} GB here, of which the full-size output buffers "
-                f"of the volume take {fp.state_bytes / GB:.1f} GB on the GPU (--aggregate-on cpu moves them to RAM) "
+        return (f"3D is VRAM-hungry: {q.model} needs about {peak:.1f} GiB here, of which the full-size output buffers "
+                f"of the volume take {fp.state_bytes / GIB:.1f} GiB on the GPU (--aggregate-on cpu moves them to RAM) "
                 "and each window in a batch adds its activations; a larger window or --sw-batch-size multiplies that.")
     if fp.growth_bytes_per_frame > 0:
         return (f"Video and slice-by-slice volumes are VRAM-hungry in a way images are not: sam2 keeps every "
                 f"{fp.item_unit} resized to the model input on the GPU, {fp.growth_bytes_per_frame / 2**20:.0f} MiB "
-                f"per {fp.item_unit}, so memory grows with clip length ({peak:.1f} GB for {fp.frames}); "
+                f"per {fp.item_unit}, so memory grows with clip length ({peak:.1f} GiB for {fp.frames}); "
                 "--offload-video-to-cpu keeps them in RAM at a small cost in speed.")
-    return (f"2D images are VRAM-light: {q.model} peaks near {peak:.1f} GB for {q.batch_size} image(s) at a time, "
+    return (f"2D images are VRAM-light: {q.model} peaks near {peak:.1f} GiB for {q.batch_size} image(s) at a time, "
             "so VRAM buys batch size and video length rather than the ability to run at all; 3D volumes and long "
             "videos are where memory decides.")
 

@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,23 +30,20 @@ from segbench.advisor.profile_yaml import (
     section_map,
     top_level,
 )
+from segbench.advisor.units import GIB
 from segbench.errors import InputError
 
 FORM_FACTORS = ("desktop", "laptop", "datacenter")
-WORKLOADS = ("image", "prompt", "auto", "video", "volume")
 METRICS = ("fps", "latency_ms", "seconds_per_volume")
 PUBLISHED_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 QUALITIES = ("official", "paper", "vendor-docs", "community")
 RUNTIMES = ("pytorch", "onnxruntime", "tensorrt")
 CONDITIONS = ("new", "used")
 COMPONENT_KINDS = ("cpu", "motherboard", "ram", "storage", "psu", "case", "cooler")
-# Model names published timings may refer to. When segbench.models grows a registry, this list
-# should come from it instead.
-MODEL_NAMES = (
-    "sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus", "sam2.1-large",
-    "sam2-tiny", "sam2-small", "sam2-base-plus", "sam2-large",
-    "mask2former-swin-tiny", "mask2former-swin-large", "monai-unet", "monai-swinunetr",
-)
+# Published names of models segbench counts under another registry name (same architecture):
+# published timings may name either; everything else comes from segbench.models.registry.
+PUBLISHED_MODEL_ALIASES = {"sam2-tiny": "sam2.1-tiny", "sam2-small": "sam2.1-small",
+                           "sam2-base-plus": "sam2.1-base-plus", "sam2-large": "sam2.1-large"}
 
 _PRECISION_ALIASES = {
     "fp32": "fp32", "float32": "fp32", "float": "fp32", "32": "fp32",
@@ -155,6 +153,11 @@ class GPUSpec:
     def is_laptop(self) -> bool:
         return self.form_factor == "laptop"
 
+    @property
+    def vram_bytes(self) -> int:
+        """The card's memory in bytes. Marketing "GB" on a GPU is GiB: a 6GB card has 6144 MiB in nvidia-smi."""
+        return int(self.vram_gb * GIB)
+
     def peak_tflops(self, precision: str) -> float | None:
         """Spec-sheet peak for matmul-heavy work at `precision`, or None where there is no fast path.
 
@@ -207,6 +210,7 @@ class CPUSpec:
     form_factor: ClassVar[str] = "cpu"
     sustained_clock_factor: ClassVar[float] = 1.0  # the gflops figure is already an all-core rate
     vram_gb: ClassVar[None] = None  # system RAM is a tier choice, not a CPU property
+    vram_bytes: ClassVar[None] = None
 
     @property
     def is_laptop(self) -> bool:
@@ -426,39 +430,13 @@ class Catalog:
         return defaults[0]
 
     def _local_cpu(self, query: str) -> Match:
+        from segbench.advisor.localcpu import this_cpu_spec  # it reads the calibration, which reads the catalog
+
         facts = _local_cpu_facts()
-        model = facts.get("model_name")
-        if model:
-            known = self._index.get(_normalize_name(model), [])
-            cpus = [s for s in known if isinstance(s, CPUSpec)]
-            if len(cpus) == 1:
-                return Match(cpus[0], f"this machine's CPU is {model}; using the catalog's {cpus[0].name}", query=query)
-        basis = self.get(LOCAL_CPU_BASIS)
-        if not isinstance(basis, CPUSpec):
-            raise InputError(f"{self.path}: the cpus: section needs '{LOCAL_CPU_BASIS}' to estimate this machine's CPU")
         logical, physical = facts.get("logical_cores"), facts.get("physical_cores")
         threads = max(1, facts.get("usable_cores") or logical or 1)
         smt = max(1, round(logical / physical)) if logical and physical and logical >= physical else 1
-        cores = max(1, round(threads / smt))
-        per_core_gflops = basis.fp32_gflops / basis.cores
-        per_core_bw = basis.memory_bandwidth_gbs / basis.cores
-        spec = replace(
-            basis,
-            name=f"this machine's CPU ({model or 'unknown model'}, {threads} threads)",
-            aliases=(),
-            cores=cores,
-            threads=max(threads, cores),
-            fp32_gflops=per_core_gflops * cores,
-            fp32_gflops_basis=f"{cores} core(s) x {per_core_gflops:g} GFLOPS per core from '{LOCAL_CPU_BASIS}'",
-            fp32_gflops_estimate=True,
-            memory_bandwidth_gbs=per_core_bw * cores,
-            memory_basis=f"{cores} core(s) x {per_core_bw:g} GB/s per core from '{LOCAL_CPU_BASIS}'",
-            memory_estimate=True,
-            default_variant=False,
-        )
-        note = (f"estimating this machine's CPU from its {threads} usable threads with '{LOCAL_CPU_BASIS}' "
-                "per-core figures; a measured run (segbench run, then --from) is more accurate")
-        return Match(spec, note, query=query)
+        return this_cpu_spec(self, facts.get("model_name"), threads, smt=smt, label="this machine's CPU", query=query)
 
 
 def _local_cpu_facts() -> dict:
@@ -469,8 +447,25 @@ def _local_cpu_facts() -> dict:
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
-    """Read and validate the GPU/CPU catalog (default: profiles/gpus.yaml)."""
+    """Read and validate the GPU/CPU catalog (default: profiles/gpus.yaml), once per file version.
+
+    Cached on the resolved path and the file's mtime and size: sweeps ask for it per record, and an
+    edited file is read again. A missing file is not cached (read_yaml says so)."""
     path = Path(path) if path is not None else default_path("gpus.yaml")
+    try:
+        resolved = path.resolve()
+        stat = resolved.stat()
+    except OSError:
+        return _read_catalog(path)
+    return _cached_catalog(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _cached_catalog(path: Path, mtime_ns: int, size: int) -> Catalog:
+    return _read_catalog(path)
+
+
+def _read_catalog(path: Path) -> Catalog:
     data = top_level(read_yaml(path), path, ("gpus", "cpus", "sources"))
     sources = _read_sources(data, path)
     gpus = [_read_gpu(raw, path, i, sources) for i, raw in enumerate(section_list(data, "gpus", path))]
@@ -731,6 +726,10 @@ _TIMING_FIELDS = ("id", "model", "workload", "gpu", "precision", "batch_size", "
 
 def load_published(path: Path | str | None = None, *, catalog: Catalog | None = None) -> list[PublishedTiming]:
     """Published reference timings with their exact conditions (default: profiles/published.yaml)."""
+    from segbench.models.registry import MODELS  # the registry (and torch) only when timings are read
+    from segbench.workloads.registry import WORKLOADS
+
+    model_names = (*MODELS, *PUBLISHED_MODEL_ALIASES)
     path = Path(path) if path is not None else default_path("published.yaml")
     catalog = catalog or load_catalog()
     data = top_level(read_yaml(path), path, ("timings", "sources"))
@@ -754,8 +753,8 @@ def load_published(path: Path | str | None = None, *, catalog: Catalog | None = 
                 raise e.fail("assumed_fields", f"names unknown field '{name}'")
         out.append(PublishedTiming(
             id=ident,
-            model=e.choice("model", MODEL_NAMES),
-            workload=e.choice("workload", WORKLOADS),
+            model=e.choice("model", model_names),
+            workload=e.choice("workload", tuple(WORKLOADS)),
             gpu=spec.name,
             precision=e.choice("precision", PUBLISHED_PRECISIONS),
             batch_size=e.integer("batch_size"),

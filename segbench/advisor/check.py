@@ -8,20 +8,22 @@ risks, each a code and one plain sentence.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from segbench.advisor import memory as M
 from segbench.advisor.catalog import CPUSpec, GPUSpec, Match, load_catalog
 from segbench.advisor.footprint import DEFAULT_FRAMES, Footprint, Query, footprint
-from segbench.advisor.perfmodel import Breakdown, Params, fitted, peaks, predict
+from segbench.advisor.perfmodel import STALE_FIT_NOTE, Breakdown, Params, fit_is_current, fitted, peaks, predict
+from segbench.advisor.units import GIB, fmt_duration
 from segbench.errors import InputError
 from segbench.models.registry import get_spec
 
-GB = 1e9
 OOM_HEADROOM = 0.9  # `oom` when the predicted peak reaches 90% of the memory
-CHEAP_BUILD_RAM = 16 * GB  # host RAM assumed for a GPU build when nothing says otherwise
-RISK_CODES = ("oom", "throttle", "slow", "precision", "host_ram", "memory_growth", "cpu_only", "estimate")
+CHEAP_BUILD_RAM = 16 * GIB  # host RAM assumed for a GPU build when nothing says otherwise
+# `budget` comes from recommend (a build inside the budget only at the low end of its price range).
+RISK_CODES = ("oom", "throttle", "slow", "precision", "host_ram", "memory_growth", "cpu_only", "estimate", "budget")
+MEMORY_UNIT = "GiB (2^30 bytes; nvidia-smi's MiB / 1024)"  # of every *_gb figure in `predicted`
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Evaluation:
         return self.seconds_per_item * (self.footprint.frames if self.footprint.item_unit == "slice" else 1)
 
     def predicted(self) -> dict[str, float]:
-        """`latency_ms`, `fps`, `images_per_hour`, `peak_vram_gb` / `peak_ram_gb`: those that apply."""
+        """`latency_ms`, `fps`, `images_per_hour`, `peak_vram_gb` / `peak_ram_gb` (GiB): those that apply."""
         unit = self.footprint.item_unit
         out: dict[str, float] = {}
         if unit in ("frame", "slice"):
@@ -91,10 +93,10 @@ class Evaluation:
             if unit == "volume":
                 out["latency_ms"] = per_volume * 1e3
         if self.peak_device_bytes is not None:
-            out["peak_vram_gb"] = self.peak_device_bytes / GB
-            out["host_ram_gb"] = self.peak_host_bytes / GB
+            out["peak_vram_gb"] = self.peak_device_bytes / GIB
+            out["host_ram_gb"] = self.peak_host_bytes / GIB
         else:
-            out["peak_ram_gb"] = self.peak_host_bytes / GB
+            out["peak_ram_gb"] = self.peak_host_bytes / GIB
         return {k: round(v, 4 if v < 10 else 1) for k, v in out.items()}
 
     def meets(self, targets: Targets) -> bool:
@@ -119,40 +121,23 @@ class Evaluation:
 
 
 def default_precision(spec: GPUSpec | CPUSpec) -> str:
-    """What segbench run would pick there: bf16 from Ampere on, fp16 with tensor cores, else fp32."""
+    """What segbench run would pick there: the measure module's rule per compute capability on a GPU
+    (bf16 from 8.0, fp16 on 7.x, fp32 before); bf16 on a CPU with a native bf16 rate, else fp32."""
     if isinstance(spec, CPUSpec):
         return "bf16" if spec.bf16_gflops else "fp32"
-    if spec.compute_capability >= (8, 0):
-        return "bf16"
-    if spec.compute_capability >= (7, 0):
-        return "fp16"
-    return "fp32"
+    from segbench.measure.device import precision_for_capability
+
+    return precision_for_capability(spec.compute_capability)
 
 
 def resolve_target(name: str, catalog=None) -> Match:
-    """Catalog match for a device name. When 'this-cpu' is the kind of CPU the calibration points
-    were measured on, its figures are the measured per-thread rates times the usable threads."""
-    catalog = catalog or load_catalog()
-    found = catalog.match(name)
-    if isinstance(found.spec, CPUSpec) and found.spec.name.startswith("this machine"):
-        from segbench.advisor.perfmodel import load_calibration, reference_machine
-        from segbench.probe.host import cpu_info
-
-        info = cpu_info()
-        machine = reference_machine()
-        if info.get("model_name") and info["model_name"] == load_calibration()["machine"].get("cpu_model"):
-            threads = max(1, int(info.get("usable_cores") or info.get("logical_cores") or 1))
-            scaled = replace(machine, name=f"this machine ({info['model_name']}, {threads} threads)", cores=threads,
-                             threads=threads, fp32_gflops=machine.fp32_gflops / machine.threads * threads,
-                             memory_bandwidth_gbs=machine.memory_bandwidth_gbs / machine.threads * threads)
-            return Match(scaled, f"'{name}': this machine, scaled from the per-thread rates measured on it "
-                                 "for the calibration points", query=name)
-    return found
+    """Catalog match for a device name ('this-cpu' goes through segbench.advisor.localcpu)."""
+    return (catalog or load_catalog()).match(name)
 
 
 def _memory_limit(spec: GPUSpec | CPUSpec) -> float:
     if isinstance(spec, GPUSpec):
-        return spec.vram_gb * GB
+        return spec.vram_bytes
     if spec.name.startswith("this machine") or spec.name.startswith("calibration machine"):
         import psutil
 
@@ -185,7 +170,7 @@ def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
     assert peak is not None
     if peak >= OOM_HEADROOM * ev.memory_limit_bytes:
         level = "over" if peak > ev.memory_limit_bytes else "within 10% of"
-        risks.append(Risk("oom", f"predicted peak {peak / GB:.1f} GB is {level} the {ev.memory_limit_bytes / GB:.0f} GB "
+        risks.append(Risk("oom", f"predicted peak {peak / GIB:.1f} GiB is {level} the {ev.memory_limit_bytes / GIB:.3g} GiB "
                                  f"of {what} on {spec.name}" + _oom_hint(fp)))
     if isinstance(spec, GPUSpec) and (spec.form_factor == "laptop" or spec.sustained_clock_factor < 1):
         basis = f" ({spec.sustained_clock_basis})" if spec.sustained_clock_basis else ""
@@ -206,9 +191,9 @@ def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
         if ev.is_cpu:
             risks.append(Risk("precision", note))
     if not ev.is_cpu and ev.peak_host_bytes > CHEAP_BUILD_RAM * OOM_HEADROOM:
-        risks.append(Risk("host_ram", f"about {ev.peak_host_bytes / GB:.0f} GB of host RAM is needed "
+        risks.append(Risk("host_ram", f"about {ev.peak_host_bytes / GIB:.0f} GiB of host RAM is needed "
                                       f"({'frames and memory bank offloaded' if q.offload_video_to_cpu else 'buffers on the host'}); "
-                                      "a 16 GB build will swap"))
+                                      f"a {CHEAP_BUILD_RAM / GIB:.0f} GiB build will swap"))
     if fp.growth_bytes_per_frame > 0 and not ev.is_cpu:
         fit = M.frames_that_fit(fp, ev.memory_limit_bytes, mm)
         if fit is not None and fit < fp.frames:
@@ -216,7 +201,7 @@ def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
                                                f"{fp.item_unit}: about {fit} {fp.item_unit}s fit on {spec.name}, not "
                                                f"{fp.frames}; use --offload-video-to-cpu or split the clip"))
     if ev.is_cpu:
-        risks.append(Risk("cpu_only", f"no GPU: {_human(ev.seconds_per_item)} per {fp.item_unit} on {spec.name}"))
+        risks.append(Risk("cpu_only", f"no GPU: {fmt_duration(ev.seconds_per_item)} per {fp.item_unit} on {spec.name}"))
     if isinstance(spec, GPUSpec) and spec.sustained_clock_estimate:
         risks.append(Risk("estimate", f"{spec.name}'s sustained clock is a segbench estimate, not a measurement"))
     return risks
@@ -233,14 +218,6 @@ def _oom_hint(fp: Footprint) -> str:
     if q.precision == "fp32":
         return "; fp16/bf16 halves the activations"
     return ""
-
-
-def _human(seconds: float) -> str:
-    if seconds >= 120:
-        return f"{seconds / 60:.1f} min"
-    if seconds >= 1:
-        return f"{seconds:.1f} s"
-    return f"{seconds * 1e3:.0f} ms"
 
 
 # ------------------------------------------------------------------------------ the command's logic
@@ -367,6 +344,7 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
                    "sources": list(spec.sources)},
         "limited_by": ev.breakdown.bound,
         "error": {
+            "fit_current": fit_is_current(),
             "leave_one_out_median_pct": round(loo.median, 1),
             "leave_one_out_worst_pct": round(loo.worst, 1),
             "reference_points": len(loo.rows),
@@ -380,10 +358,11 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
         ],
         "memory": M.memory_model().basis() if not ev.is_cpu else "runtime + weights + activations x CPU factor "
                   "(fitted to RSS growth measured here) + state",
+        "memory_unit": MEMORY_UNIT,
         "compiled": compiled,
         "sustained_clock_factor": getattr(spec, "sustained_clock_factor", 1.0),
     }
-    notes = []
+    notes = [] if out["error"]["fit_current"] else [STALE_FIT_NOTE]
     if not similar:
         notes.append(f"no reference point for {family} {q.workload}: extrapolated from other models and workloads")
     unit = peaks(spec, q.precision).matmul_unit

@@ -36,11 +36,11 @@ from segbench.advisor.profile_yaml import default_path, read_yaml
 from segbench.errors import InputError
 from segbench.models.registry import MODELS, get_spec
 from segbench.workloads.images import DEFAULT_SOURCE_SIZE
+from segbench.workloads.registry import WORKLOADS
 
 CACHE_FILE = "footprints.yaml"
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 COUNTED = ("fp32", "half")  # fp32/tf32 use the fp32 counts; fp16/bf16 the half ones
-WORKLOADS = ("image", "prompt", "auto", "video", "volume")
 
 # SAM 2.1 constants from its configs and predictors (sam2 1.1.0).
 SAM_MEM_DIM = 64  # memory encoder output channels

@@ -14,9 +14,10 @@ import math
 import statistics
 from typing import Any
 
-from segbench.advisor.catalog import LOCAL_CPU_BASIS, CPUSpec, GPUSpec, load_catalog
+from segbench.advisor.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.footprint import Query, footprint
-from segbench.advisor.perfmodel import Params, predict, reference_machine
+from segbench.advisor.localcpu import this_cpu_spec
+from segbench.advisor.perfmodel import Params, predict
 from segbench.errors import InputError
 from segbench.records.schema import Record
 from segbench.records.store import read_records
@@ -34,17 +35,10 @@ def _record_spec(record: Record) -> GPUSpec | CPUSpec:
         except InputError:
             raise InputError(f"--from: the record was measured on '{hardware}', which is not in the GPU catalog; "
                              "add it to profiles/gpus.yaml to scale from it") from None
-    machine = reference_machine()
-    cpu_model = str((record.environment.get("cpu") or {}).get("model_name") or "")
+    cpu_model = str((record.environment.get("cpu") or {}).get("model_name") or "") or None
     threads = int(record.environment.get("torch_threads") or 1)
-    if cpu_model and cpu_model in machine.name and f"{threads} threads" in machine.name:
-        return machine
-    basis = catalog.get(LOCAL_CPU_BASIS)
-    assert isinstance(basis, CPUSpec)
-    per_core = basis.fp32_gflops / basis.cores
-    return dataclasses.replace(basis, name=f"{cpu_model or 'CPU'} ({threads} threads)", cores=threads, threads=threads,
-                               fp32_gflops=per_core * threads,
-                               memory_bandwidth_gbs=basis.memory_bandwidth_gbs / basis.cores * threads)
+    # The same rule as `check --gpu this-cpu`: a run on the calibration CPU scales its measured rates.
+    return this_cpu_spec(catalog, cpu_model, threads, label="measured CPU").spec
 
 
 def _record_query(record: Record, like: Query) -> Query:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from segbench.advisor.footprint import Footprint, Query, footprint, model_counts
-
-GB = 1e9
+from segbench.advisor.units import GIB
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class MemoryModel:
     def basis(self) -> str:
         return (f"weights + {self.activation_factor:.2f} x counted activation peak (fitted to {self.references} "
                 f"measured GPU peaks) + state, x{self.allocator_reserve:g} allocator reserve, "
-                f"+ {self.cuda_context_bytes / GB:.1f} GB CUDA context")
+                f"+ {self.cuda_context_bytes / GIB:.1f} GiB CUDA context")
 
 
 @lru_cache(maxsize=1)
@@ -59,9 +58,9 @@ def memory_model() -> MemoryModel:
     return MemoryModel(
         activation_factor=statistics.median(ratios) if ratios else 2.0,
         cpu_activation_factor=statistics.median(cpu_ratios) if cpu_ratios else 2.0,
-        cuda_context_bytes=float(mem["cuda_context_gb"]) * GB,
+        cuda_context_bytes=float(mem["cuda_context_gib"]) * GIB,
         allocator_reserve=float(mem["allocator_reserve"]),
-        cpu_runtime_bytes=float(mem["cpu_runtime_gb"]) * GB,
+        cpu_runtime_bytes=float(mem["cpu_runtime_gib"]) * GIB,
         references=len(ratios),
         cpu_references=len(cpu_ratios),
     )

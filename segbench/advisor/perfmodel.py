@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from segbench.advisor.catalog import CPUSpec, GPUSpec, load_catalog, load_published
+from segbench.advisor.catalog import PUBLISHED_MODEL_ALIASES, CPUSpec, GPUSpec, load_catalog, load_published
 from segbench.advisor.footprint import Footprint, Query, footprint
 from segbench.advisor.profile_yaml import default_path, read_yaml
 from segbench.errors import InputError
@@ -304,9 +304,6 @@ def _features(q: Query, spec, compiled: str, scope: str) -> dict[str, float]:
     return features(_footprint(q), spec, compiled, scope)
 
 
-# Published names of models segbench counts under another registry name (same architecture).
-_MODEL_ALIASES = {"sam2-tiny": "sam2.1-tiny", "sam2-small": "sam2.1-small", "sam2-base-plus": "sam2.1-base-plus",
-                  "sam2-large": "sam2.1-large"}
 # Frames of the clip sam2's README/benchmark times (notebooks/videos/bedroom, 960x540).
 _BEDROOM = (540, 960)
 # Ultralytics' CPU table times bus.jpg (810x1080) and zidane.jpg (1280x720); both about 0.9 MP.
@@ -315,7 +312,7 @@ _ULTRALYTICS_ASSETS = (810, 1080)
 
 def _published_query(t) -> Query | None:
     """The footprint query of a published timing, or None where segbench cannot model it."""
-    model = _MODEL_ALIASES.get(t.model, t.model)
+    model = PUBLISHED_MODEL_ALIASES.get(t.model, t.model)
     precision = "tf32" if t.precision == "tf32" else t.precision
     size = tuple(int(v) for v in t.resolution.split("x")) if "x" in t.resolution and t.resolution[0].isdigit() else None
     if model.startswith("mask2former"):
@@ -572,6 +569,15 @@ def fitted() -> tuple[Params, LooResult]:
     """The fitted parameters and the leave-one-out error (from the cache when it is current)."""
     f = _fitted()
     return f.params, f.loo
+
+
+STALE_FIT_NOTE = (f"profiles/{FIT_FILE} was made from other inputs: the parameters were refitted now, but the "
+                  "leave-one-out error shown is the cached one (run python -m segbench.advisor.perfmodel --write)")
+
+
+def fit_is_current() -> bool:
+    """False when the profiles changed since the cached fit: its leave-one-out table is then stale."""
+    return _fitted().current
 
 
 # ------------------------------------------------------------------------------ command line

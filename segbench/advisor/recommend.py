@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from segbench.advisor.catalog import CPUSpec, GPUSpec, Tier, load_catalog, load_tiers
-from segbench.advisor.check import Evaluation, Risk, Targets, build_query, default_precision, evaluate
-from segbench.advisor.perfmodel import fitted
+from segbench.advisor.check import (
+    MEMORY_UNIT,
+    Evaluation,
+    Risk,
+    Targets,
+    build_query,
+    default_precision,
+    evaluate,
+)
+from segbench.advisor.perfmodel import STALE_FIT_NOTE, fit_is_current, fitted
 from segbench.errors import InputError
 from segbench.models.registry import model_names
 
@@ -160,7 +168,10 @@ def _models(req: RecommendRequest) -> list[str]:
 
 
 def _score(option: Option, targets: Targets) -> float:
-    """How close to the target an option comes (1 = met); speed when there is no target."""
+    """How close to the target an option comes (1 = met); speed when there is no target; 0 when the
+    model does not fit on the build (out of memory is never close)."""
+    if not option.evaluation.fits:
+        return 0.0
     p = option.evaluation.predicted()
     ratios = []
     if targets.fps and "fps" in p:
@@ -172,7 +183,7 @@ def _score(option: Option, targets: Targets) -> float:
         ratios.append(rate / targets.per_hour)
     if not ratios:
         return 1 / option.evaluation.seconds_per_item
-    return min(ratios) if option.evaluation.fits else 0.0
+    return min(ratios)
 
 
 def recommend(req: RecommendRequest) -> Recommendation:
@@ -226,11 +237,14 @@ def recommend(req: RecommendRequest) -> Recommendation:
         meeting = [o for o in summary if o.meets]
         closest = meeting[0] if meeting else None
         affordable = [o for o in summary if o.build.cost[0] <= req.budget]
-        best_inside = max(affordable, key=lambda o: _score(o, req.targets)) if affordable else None
+        fitting = [o for o in affordable if o.evaluation.fits]  # never propose a build the model does not fit on
+        best_inside = max(fitting, key=lambda o: _score(o, req.targets)) if fitting else None
         parts = [f"nothing meets the target within ${req.budget:,.0f}"]
         if best_inside is not None:
             parts.append(f"the closest inside the budget is {best_inside.build.label} with {best_inside.model} "
                          f"(${best_inside.build.cost[0]:,.0f}-${best_inside.build.cost[1]:,.0f}): " + _headline(best_inside))
+        elif affordable:
+            parts.append(f"{' / '.join(models)} does not fit in memory on any build inside the budget")
         else:
             parts.append(f"no build costs less than ${min(b.cost[0] for b, _ in per_build):,.0f}")
         if closest is not None:
@@ -239,17 +253,22 @@ def recommend(req: RecommendRequest) -> Recommendation:
         else:
             parts.append("no build in the tiers meets it; relax the target, use a smaller model or lower resolution")
         message = "; ".join(parts)
-        shown = best_inside or closest
+        shown = best_inside or closest or next((o for o in affordable if not o.evaluation.fits), None)
         risks = list(shown.evaluation.risks) if shown else []
         advice = advice_for(shown.evaluation, req.dataset_images, params=params) if shown else []
+    current = fit_is_current()
     basis = {
         "costs": "Tier.cost_usd: the GPU's price range plus every rest-of-build part (profiles/tiers.yaml, "
                  "components.yaml, gpus.yaml; --price overrides applied)",
         "predictions": "segbench check's model on each build (roofline x fitted efficiency + per-kernel overhead)",
+        "fit_current": current,
         "leave_one_out_median_pct": round(loo.median, 1),
         "leave_one_out_worst_pct": round(loo.worst, 1),
+        "memory_unit": MEMORY_UNIT,
         "models_considered": models,
     }
+    if not current:
+        basis["note"] = STALE_FIT_NOTE
     return Recommendation(req, chosen, cheaper, dearer, closest, best_inside, message, risks, advice,
                           len(per_build), basis)
 
@@ -267,7 +286,7 @@ def _headline(option: Option) -> str:
         bits.append(f"{p['latency_ms']:.0f} ms per {option.evaluation.footprint.item_unit}")
     memory = p.get("peak_vram_gb", p.get("peak_ram_gb"))
     if memory is not None:
-        bits.append(f"{memory:.1f} GB peak {'VRAM' if 'peak_vram_gb' in p else 'RAM'}")
+        bits.append(f"{memory:.1f} GiB peak {'VRAM' if 'peak_vram_gb' in p else 'RAM'}")
     return ", ".join(bits) + " predicted"
 
 

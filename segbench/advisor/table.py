@@ -48,7 +48,7 @@ def _cell(ev) -> str:
         speed = f"{ms:.0f} ms" if ms < 2000 else f"{ms / 1e3:.1f} s"
     memory = p.get("peak_vram_gb", p.get("peak_ram_gb"))
     flag = "" if ev.fits else " **OOM**"
-    return f"{speed}, {memory:.1f} GB{flag}"
+    return f"{speed}, {memory:.1f} GiB{flag}"
 
 
 def predictions_table() -> str:
@@ -85,7 +85,8 @@ def _ms(seconds: float) -> str:
 
 def main() -> int:
     print("### Predicted on common builds\n")
-    print("Per image / per frame / per volume, and the predicted peak GPU memory (system RAM for the CPU build).\n")
+    print("Per image / per frame / per volume, and the predicted peak GPU memory in GiB (system RAM for the CPU "
+          "build).\n")
     print(predictions_table())
     print("\n### Checked against\n")
     print(references_table())

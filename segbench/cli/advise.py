@@ -11,8 +11,6 @@ from segbench.cli.output import console, emit_json
 from segbench.cli.params import PRICE
 from segbench.errors import InputError
 
-WORKLOADS = ("image", "prompt", "auto", "video", "volume")
-
 
 def _resolution(text: str | None) -> tuple[int, int] | None:
     from segbench.inputs.parsing import parse_resolution
@@ -36,6 +34,8 @@ def _precision(text: str) -> str | None:
 
 
 def _workload(text: str) -> str:
+    from segbench.workloads.registry import WORKLOADS
+
     value = text.strip().lower()
     if value not in WORKLOADS:
         raise InputError(f"unknown workload '{text}' (known: {', '.join(WORKLOADS)})")
@@ -63,11 +63,11 @@ def _predicted_rows(p: dict[str, float]) -> list[tuple[str, str]]:
     if "seconds_per_volume" in p:
         rows.append(("seconds per volume", _fmt(p["seconds_per_volume"], "s")))
     if "peak_vram_gb" in p:
-        rows.append(("peak VRAM", _fmt(p["peak_vram_gb"], "GB")))
+        rows.append(("peak VRAM", _fmt(p["peak_vram_gb"], "GiB")))
     if "host_ram_gb" in p:
-        rows.append(("host RAM", _fmt(p["host_ram_gb"], "GB")))
+        rows.append(("host RAM", _fmt(p["host_ram_gb"], "GiB")))
     if "peak_ram_gb" in p:
-        rows.append(("peak RAM", _fmt(p["peak_ram_gb"], "GB")))
+        rows.append(("peak RAM", _fmt(p["peak_ram_gb"], "GiB")))
     return rows
 
 
@@ -223,7 +223,7 @@ def _render_recommend(data: dict[str, Any]) -> None:
         memory = p.get("peak_vram_gb", p.get("peak_ram_gb"))
         build = option["gpu"] and f"{option['gpu']} ({option['condition']})" or option["device"]
         table.add_row(label, f"{option['title']}: {build}", f"{option['cost_usd'][0]:,}-{option['cost_usd'][1]:,}",
-                      option["model"], ", ".join(f"{v} {k}" for k, v in speed), _fmt(memory, "GB"),
+                      option["model"], ", ".join(f"{v} {k}" for k, v in speed), _fmt(memory, "GiB"),
                       "[green]yes[/]" if option["meets_target"] else "[red]no[/]")
     out.print(table)
     out.print(data["message"])
@@ -231,3 +231,5 @@ def _render_recommend(data: dict[str, Any]) -> None:
     _print_lines("advice", data["advice"])
     out.print(f"[dim]leave-one-out error of the predictions: median {data['basis']['leave_one_out_median_pct']:.0f}%, "
               f"worst {data['basis']['leave_one_out_worst_pct']:.0f}%[/]")
+    if data["basis"].get("note"):
+        out.print(f"[yellow]{data['basis']['note']}[/]")

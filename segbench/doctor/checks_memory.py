@@ -92,13 +92,21 @@ def _gpu_memory(ctx: DoctorContext) -> list[Finding]:
     return out
 
 
+def _run_cc(ctx: DoctorContext) -> tuple[int, int] | None:
+    """The compute capability of the GPU a run would use (the --gpu target, else the first visible GPU)."""
+    if ctx.target is not None:
+        return ctx.target.compute_capability
+    visible = ctx.visible_gpus()
+    return parse_cc(visible[0].get("compute_capability")) if visible else None
+
+
 def _host_memory(ctx: DoctorContext) -> Finding:
     fid, title = "host.ram", "Host RAM"
     available = ctx.host.memory.get("available_bytes")
     if available is None:
         return skipped(fid, title, "The OS does not report available memory.")
     on_cpu = ctx.runs_on_cpu
-    precision = cpu_precision(ctx.request, ctx.host) if on_cpu else gpu_precision(ctx.request, None)
+    precision = cpu_precision(ctx.request, ctx.host) if on_cpu else gpu_precision(ctx.request, _run_cc(ctx))
     est = _estimate(ctx, precision)
     if isinstance(est, str):
         return skipped(fid, title, f"Not estimated: {est}.")

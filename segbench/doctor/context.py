@@ -151,7 +151,7 @@ def catalog_target(name: str) -> TargetGPU:
     return TargetGPU(
         name=spec.name,
         compute_capability=tuple(spec.compute_capability),  # type: ignore[arg-type]
-        vram_bytes=int(spec.vram_gb * 1e9),  # vendors' GB
+        vram_bytes=spec.vram_bytes,
         form_factor=spec.form_factor,
         note=match.note,
     )
@@ -227,10 +227,18 @@ def parse_cc(text: Any) -> tuple[int, int] | None:
 
 
 def gpu_precision(request: DoctorRequest, cc: tuple[int, int] | None) -> str:
-    """The precision a GPU run uses: the one asked for, else `segbench run`'s default for it."""
+    """The precision a GPU run uses: the one asked for, else `segbench run`'s default for the compute
+    capability (segbench.measure.device's rule: bf16 from 8.0, fp16 on 7.x, fp32 before); fp16 when
+    the capability is unknown."""
     if request.precision:
         return request.precision
-    return "bf16" if cc is not None and cc >= (8, 0) else "fp16"
+    if cc is None:
+        return "fp16"
+    try:
+        from segbench.measure.device import precision_for_capability  # imports torch: only when asked
+    except ImportError:  # no usable torch: the torch check says so; nothing runs on the GPU anyway
+        return "fp16"
+    return precision_for_capability(cc)
 
 
 def cpu_precision(request: DoctorRequest, host: HostFacts) -> str:
