@@ -101,7 +101,7 @@ def test_checkpoint_with_code_is_refused(tmp_path):
             return (os.system, ("echo pwned",))
 
     path = tmp_path / "evil.pt"
-    path.write_bytes(pickle.dumps({"state_dict": Evil()}))
+    path.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=2))
     with pytest.raises(InputError, match="refused to load"):
         load_model("monai-unet", LoadOptions(CPU, "pretrained", checkpoint=str(path)))
 
