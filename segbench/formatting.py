@@ -15,9 +15,16 @@ def is_number(value: Any) -> bool:
 
 
 def fmt_seconds(value: Any) -> str:
-    """Seconds in the unit a person reads best (µs, ms, s); '—' when absent."""
+    """Seconds in the unit a person reads best (µs, ms, s; minutes, hours, days for a job's length);
+    '—' when absent."""
     if not is_number(value):
         return "—"
+    if value >= 2 * 86400:
+        return f"{value / 86400:.1f} days"
+    if value >= 2 * 3600:
+        return f"{value / 3600:.1f} h"
+    if value >= 120:
+        return f"{value / 60:.0f} min"
     if value >= 1:
         return f"{value:.3g} s"
     if value >= 1e-3:

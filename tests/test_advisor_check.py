@@ -217,6 +217,6 @@ def test_memory_is_in_gib_against_the_cards_gib():
 @pytest.mark.parametrize("seconds, text", [(0.0123, "12.3 ms"), (4.2, "4.2 s"), (90, "90 s"), (600, "10 min"),
                                            (3 * 3600, "3.0 h"), (3 * 86400, "3.0 days")])
 def test_one_duration_formatter(seconds, text):
-    from segbench.advisor.units import fmt_duration
+    from segbench.formatting import fmt_seconds as fmt_duration
 
     assert fmt_duration(seconds) == text

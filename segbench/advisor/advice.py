@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from segbench.advisor.metacount import Counts
 from segbench.advisor.perfmodel import Params, load_calibration, rates
-from segbench.advisor.units import GIB, fmt_duration
+from segbench.advisor.units import GIB
+from segbench.formatting import fmt_seconds as fmt_duration
 
 if TYPE_CHECKING:
     from segbench.advisor.check import Evaluation

@@ -15,8 +15,9 @@ from segbench.advisor import memory as M
 from segbench.advisor.catalog import CPUSpec, GPUSpec, Match, load_catalog
 from segbench.advisor.footprint import DEFAULT_FRAMES, Footprint, Query, footprint
 from segbench.advisor.perfmodel import STALE_FIT_NOTE, Breakdown, Params, fit_is_current, fitted, peaks, predict
-from segbench.advisor.units import GIB, fmt_duration
+from segbench.advisor.units import GIB
 from segbench.errors import InputError
+from segbench.formatting import fmt_seconds as fmt_duration
 from segbench.models.registry import get_spec
 
 OOM_HEADROOM = 0.9  # `oom` when the predicted peak reaches 90% of the memory

@@ -39,14 +39,16 @@ class Timer:
 
     def __call__(self, fn: Callable[[], Any]) -> float:
         if self.device.type == "cuda":
-            synchronize(self.device)
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            return start.elapsed_time(end) / 1000.0
+            # Events are recorded on the current stream of the *current* device: make it ours (cuda:1...).
+            with torch.cuda.device(self.device):
+                synchronize(self.device)
+                start = torch.cuda.Event(enable_timing=True)
+                end = torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                end.record()
+                end.synchronize()
+                return start.elapsed_time(end) / 1000.0
         synchronize(self.device)
         t0 = self.clock()
         fn()
