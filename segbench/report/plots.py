@@ -78,6 +78,17 @@ def _bytes_unit(max_bytes: float) -> tuple[float, str]:
     return (1024.0**3, "GiB") if max_bytes >= 1024.0**3 else (1024.0**2, "MiB")
 
 
+def finish(fig, axes, suptitle: str, *, filename: str, title: str, caption: str, section: str,
+           legend_title: str | None = None) -> Plot:
+    """The common end of every figure: its title, one legend for all axes, rendered to PNG."""
+    fig.suptitle(suptitle)
+    if legend_title:
+        legend(fig, axes, title=legend_title)
+    else:
+        legend(fig, axes)
+    return Plot(filename=filename, title=title, caption=caption, png=png_bytes(fig), section=section)
+
+
 def _title(what: str, workload: str, hardware: str) -> str:
     return wrap(f"{workload}: {what} — {hardware}", 90)
 
@@ -112,15 +123,15 @@ def latency_throughput_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Pl
         ax_lat.set_title("median latency (band: p10–p90)", fontsize="medium")
         ax_thr.set_ylabel(f"throughput ({'/'.join(item_units)}s per second{', log scale' if log_thr else ''})")
         ax_thr.set_title("throughput", fontsize="medium")
-        fig.suptitle(_title("latency and throughput vs batch size", workload, hardware))
-        legend(fig, [ax_lat, ax_thr])
         plots.append(
-            Plot(
+            finish(
+                fig,
+                [ax_lat, ax_thr],
+                _title("latency and throughput vs batch size", workload, hardware),
                 filename=f"latency-{slug(workload)}-{slug(hardware)}.png",
                 title=f"{workload}: latency and throughput — {hardware}",
                 caption="Median time per batch with the p10–p90 range of the timed iterations, and items per second"
                 " (a point measured more than once shows its newest result).",
-                png=png_bytes(fig),
                 section="performance",
             )
         )
@@ -175,14 +186,14 @@ def memory_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
         draw_memory(ax, group, "batch_size", style)
         size_axis(ax, group["batch_size"])
         ax.set_xlabel("batch size")
-        fig.suptitle(_title("peak memory vs batch size", workload, hardware))
-        legend(fig, [ax])
         plots.append(
-            Plot(
+            finish(
+                fig,
+                [ax],
+                _title("peak memory vs batch size", workload, hardware),
                 filename=f"memory-{slug(workload)}-{slug(hardware)}.png",
                 title=f"{workload}: peak memory — {hardware}",
                 caption="Peak memory per batch size; dashed line: the device's total memory; X: the batch ran out of memory.",
-                png=png_bytes(fig),
                 section="memory",
             )
         )
@@ -215,14 +226,14 @@ def video_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
         ax.set_ylabel("steady-state throughput (frames per second)")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        fig.suptitle(_title("fps vs source resolution", "video", hardware))
-        legend(fig, [ax])
         plots.append(
-            Plot(
+            finish(
+                fig,
+                [ax],
+                _title("fps vs source resolution", "video", hardware),
                 filename=f"video-fps-{slug(hardware)}.png",
                 title=f"video: frames per second — {hardware}",
                 caption="Frames per second once the memory bank is full (warm-up frames excluded).",
-                png=png_bytes(fig),
                 section="video",
             )
         )
@@ -256,15 +267,15 @@ def volume_plots(frame: pd.DataFrame, style: SeriesStyle) -> list[Plot]:
         draw_memory(ax, group, "depth", style)
         size_axis(ax, group["depth"])
         ax.set_xlabel("volume depth (slices; width × height as measured)")
-        fig.suptitle(_title("peak memory vs volume depth", "volume", hardware))
-        legend(fig, [ax])
         plots.append(
-            Plot(
+            finish(
+                fig,
+                [ax],
+                _title("peak memory vs volume depth", "volume", hardware),
                 filename=f"volume-memory-{slug(hardware)}.png",
                 title=f"volume: peak memory vs depth — {hardware}",
                 caption="Peak memory of one sliding-window pass over the scan with its slices repeated to each depth;"
                 " dashed: device memory; X: that depth ran out of memory (deeper ones are not tried).",
-                png=png_bytes(fig),
                 section="volume",
             )
         )
@@ -321,14 +332,15 @@ def cross_machine_plots(frame: pd.DataFrame, reference: str | None) -> list[Plot
         ax.set_xlim(0, max(1.0, float(np.nanmax(relative.to_numpy(dtype=float)))) * 1.15)
         ax.set_xlabel(wrap(f"throughput relative to {reference} (×; higher is faster)", 80))
         ax.grid(True, axis="x", alpha=0.3)
-        fig.suptitle(wrap(f"{workload}: machines compared (normalised to {reference})", 90))
-        legend(fig, [ax], title="machine")
         plots.append(
-            Plot(
+            finish(
+                fig,
+                [ax],
+                wrap(f"{workload}: machines compared (normalised to {reference})", 90),
+                legend_title="machine",
                 filename=f"machines-{slug(workload)}.png",
                 title=f"{workload}: machines compared",
                 caption=f"Items per second on each machine divided by the same configuration on {reference}.",
-                png=png_bytes(fig),
                 section="machines",
             )
         )
