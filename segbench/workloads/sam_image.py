@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -37,7 +38,10 @@ class _SamStill(Workload):
         super().__init__(model, device, options)
         self.size = int(model.resolution[0])
         self.images, self._input = images_for(options)
-        self.predictor = make_predictor(model.module, self.size)
+        self.predictor = self._make_predictor()
+
+    def _make_predictor(self):
+        return make_predictor(self.model.module, self.size)
 
     def input_info(self) -> dict[str, Any]:
         return dict(self._input)
@@ -111,17 +115,31 @@ class SamPrompt(_SamStill):
 
 
 def decoder_flops_per_prompt(predictor, image: np.ndarray) -> int:
-    """Prompt encoder + mask decoder for one point, counted on real tensors under the math
-    attention backend (so attention is counted); cheap: the decoder is a few tens of ms."""
+    """Prompt encoder + mask decoder for one point, counted on real tensors under the math attention
+    backend (so attention is counted). The decoder's cost does not depend on what the embedding holds,
+    so zero features of the encoder's output shapes stand in: no encoder pass (seconds on a CPU)."""
     h, w = image.shape[:2]
-    if not predictor._is_image_set:
-        predictor.set_image(image)
-    with torch.inference_mode(), sdpa_kernel(SDPBackend.MATH):
-        return count_flops(
-            lambda: predictor.predict(
-                point_coords=np.array([[w / 2, h / 2]]), point_labels=np.array([1]), multimask_output=True
+    model = predictor.model
+    size, decoder = model.image_size, model.sam_mask_decoder
+    zeros = functools.partial(torch.zeros, device=model.device)
+    saved = (predictor._features, predictor._orig_hw, predictor._is_image_set, predictor._is_batch)
+    predictor._features = {
+        "image_embed": zeros(1, model.sam_prompt_encoder.embed_dim, size // 16, size // 16),
+        "high_res_feats": [
+            zeros(1, decoder.conv_s0.out_channels, size // 4, size // 4),
+            zeros(1, decoder.conv_s1.out_channels, size // 8, size // 8),
+        ],
+    }
+    predictor._orig_hw, predictor._is_image_set, predictor._is_batch = [(h, w)], True, False
+    try:
+        with torch.inference_mode(), sdpa_kernel(SDPBackend.MATH):
+            return count_flops(
+                lambda: predictor.predict(
+                    point_coords=np.array([[w / 2, h / 2]]), point_labels=np.array([1]), multimask_output=True
+                )
             )
-        )
+    finally:
+        predictor._features, predictor._orig_hw, predictor._is_image_set, predictor._is_batch = saved
 
 
 class SamAuto(_SamStill):
@@ -137,16 +155,6 @@ class SamAuto(_SamStill):
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
-        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
-
-        thresholds = self.RELAXED if options.auto_mode == "relaxed" else {}
-        self.generator = SAM2AutomaticMaskGenerator(
-            model.module,
-            points_per_side=options.points_per_side,
-            points_per_batch=options.points_per_batch,
-            **thresholds,
-        )
-        self.generator.predictor._bb_feat_sizes = feature_sizes(self.size)
         self._masks: list[int] = []
         if model.weights == "random":
             self.notes.append(
@@ -157,6 +165,20 @@ class SamAuto(_SamStill):
                     else "; default filters drop nearly every mask, so post-processing cost is understated"
                 )
             )
+
+    def _make_predictor(self):
+        """The generator builds its own predictor; that one is the workload's (no second copy)."""
+        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+        thresholds = self.RELAXED if self.options.auto_mode == "relaxed" else {}
+        self.generator = SAM2AutomaticMaskGenerator(
+            self.model.module,
+            points_per_side=self.options.points_per_side,
+            points_per_batch=self.options.points_per_batch,
+            **thresholds,
+        )
+        self.generator.predictor._bb_feat_sizes = feature_sizes(self.size)
+        return self.generator.predictor
 
     def supports_batch_size(self, batch_size: int) -> bool:
         return batch_size == 1  # the generator's batch is --points-per-batch
