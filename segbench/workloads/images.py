@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -15,31 +17,35 @@ _SYNTHETIC_COUNT = 4  # batches cycle through them; making more costs seconds
 
 def images_for(options: WorkloadOptions) -> tuple[list[np.ndarray], dict]:
     """(RGB uint8 arrays, input info for the record). Batches cycle through these."""
+    size = None if options.inputs else (options.source_size or DEFAULT_SOURCE_SIZE)
+    arrays, info = _images(tuple(options.inputs), size, options.seed)
+    return list(arrays), dict(info)
+
+
+@functools.lru_cache(maxsize=2)
+def _images(paths: tuple[str, ...], size: tuple[int, int] | None, seed: int) -> tuple[tuple[np.ndarray, ...], dict]:
+    """Decoded (or drawn) once per process: the input check and every workload after it reuse them.
+    Workloads never write to the arrays."""
     from segbench.inputs import images as image_inputs
 
-    if options.inputs:
-        loaded = image_inputs.load_images(list(options.inputs))
-        arrays = [img.array for img in loaded]
+    if paths:
+        loaded = image_inputs.load_images(list(paths))
+        arrays = tuple(img.array for img in loaded)
         names = sorted(Path(img.path).name for img in loaded)
+        digest = hashlib.sha1("\n".join(names).encode()).hexdigest()[:10]
         info = {
             "source": "files",
             "files": len(arrays),
-            "key": "files:" + _digest(names),
+            "key": f"files:{digest}",
             "source_sizes": sorted({tuple(a.shape[:2]) for a in arrays}),
         }
         return arrays, info
-    size = options.source_size or DEFAULT_SOURCE_SIZE
-    made = image_inputs.synthetic_images(_SYNTHETIC_COUNT, size=size, seed=options.seed)
-    arrays = [getattr(img, "array", img) for img in made]
+    assert size is not None
+    made = image_inputs.synthetic_images(_SYNTHETIC_COUNT, size=size, seed=seed)
+    arrays = tuple(getattr(img, "array", img) for img in made)
     return arrays, {"source": "synthetic", "key": f"synthetic:{size[1]}x{size[0]}", "source_size": list(size)}
 
 
 def check_image_inputs(options: WorkloadOptions) -> None:
     if options.inputs:
         images_for(options)
-
-
-def _digest(names: list[str]) -> str:
-    import hashlib
-
-    return hashlib.sha1("\n".join(names).encode()).hexdigest()[:10]

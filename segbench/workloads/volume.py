@@ -12,6 +12,7 @@ up and down the stack (the MedSAM2 way), through the video workload's machinery.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -43,17 +44,24 @@ def volume_for(options: WorkloadOptions) -> tuple[Volume, dict[str, Any]]:
     """The scan to run on (--input, else a phantom of options.volume) and its input info for the record."""
     if options.inputs:
         _one_input(options)
-        volume = read_volume(options.inputs[0])
+        volume = _scan(options.inputs[0], None, options.seed)
         shape = volume.shape_whd
         info = {"source": "file", "path": volume.source, "key": f"file:{Path(volume.source).name}:{shape}"}
     else:
-        volume = phantom(tuple(options.volume or DEFAULT_VOLUME), seed=options.seed)
+        volume = _scan(None, tuple(options.volume or DEFAULT_VOLUME), options.seed)
         shape = volume.shape_whd
         info = {"source": "phantom", "key": f"phantom:{shape}"}
     info.update(
         shape_whd=list(shape), voxels=volume.voxels, spacing_mm=list(volume.spacing) if volume.spacing else None
     )
     return volume, info
+
+
+@functools.lru_cache(maxsize=2)
+def _scan(path: str | None, shape_whd: tuple[int, int, int] | None, seed: int) -> Volume:
+    """Read (or make) a scan once per process: the input check, and every model after it, reuse it
+    instead of decoding a large series or drawing a 512x512x200 phantom again. Workloads never write to it."""
+    return read_volume(path) if path is not None else phantom(shape_whd, seed=seed)
 
 
 def _one_input(options: WorkloadOptions) -> None:
@@ -67,7 +75,7 @@ def check_volume_input(options: WorkloadOptions) -> None:
     """One --input at most, and it must read as a volume: checked before any model loads."""
     _one_input(options)
     if options.inputs:
-        read_volume(options.inputs[0])
+        _scan(options.inputs[0], None, options.seed)
 
 
 def _check_window_options(options: WorkloadOptions) -> None:
