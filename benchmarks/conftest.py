@@ -19,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from segbench.measure.device import autocast, default_precision, resolve_device, synchronize  # noqa: E402
+from segbench.measure.device import (  # noqa: E402
+    autocast,
+    check_precision,
+    default_precision,
+    resolve_device,
+    synchronize,
+)
 from segbench.measure.harness import MeasureSettings  # noqa: E402
 from segbench.models import LoadOptions, get_spec, load_model  # noqa: E402
 from segbench.workloads import WorkloadOptions, build_workload  # noqa: E402
@@ -36,7 +42,9 @@ def device() -> torch.device:
 
 @pytest.fixture(scope="session")
 def precision(device) -> str:
-    return os.environ.get("SEGBENCH_BENCH_PRECISION") or default_precision(device)
+    chosen = os.environ.get("SEGBENCH_BENCH_PRECISION") or default_precision(device)
+    check_precision(device, chosen)  # bf16 on a pre-Ampere card would otherwise run emulated
+    return chosen
 
 
 _MODELS: dict[tuple, Any] = {}

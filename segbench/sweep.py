@@ -11,7 +11,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 
@@ -109,20 +109,14 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
         if skipped:
             observer.note(f"{model_name}: skipping workload(s) it does not support: {', '.join(skipped)}")
         for purpose, group in _by_purpose(workloads, spec.family):
-            try:
-                loaded = load_for(plan, model_name, purpose, observer)
-            except SegbenchError:
-                raise
-            except Exception as exc:  # the model itself does not fit: a result, and on to the next
-                _failed_setup(plan, model_name, group, exc, "loading the model", environment, run_id, observer, done)
+            loaded, failure = _setup(lambda: load_for(plan, model_name, purpose, observer))
+            if failure:  # the model itself does not fit: a result, and on to the next
+                _failed_setup(plan, model_name, group, failure, "loading the model", environment, run_id, observer, done)
                 continue
             for workload_name in group:
-                try:
-                    workload = build_workload(workload_name, loaded, plan.device, plan.options)
-                except SegbenchError:
-                    raise
-                except Exception as exc:  # e.g. a volume too large to hold
-                    _failed_setup(plan, model_name, [workload_name], exc, "preparing the workload", environment,
+                workload, failure = _setup(lambda: build_workload(workload_name, loaded, plan.device, plan.options))
+                if failure:  # e.g. a volume too large to hold
+                    _failed_setup(plan, model_name, [workload_name], failure, "preparing the workload", environment,
                                   run_id, observer, done)
                     continue
                 for note in workload.notes:
@@ -130,19 +124,32 @@ def execute(plan: RunPlan, environment: dict[str, Any], observer: Observer | Non
                 flops = _flops(workload, plan, observer)
                 for precision in plan.precisions:
                     _sweep_batches(plan, workload, precision, flops, environment, run_id, observer, done)
-            del loaded
+                workload = None  # its inputs and predictor state go before the next workload is built
+            # Nothing may still point at the model, or the next one loads beside it on the device.
+            loaded = workload = None
             release_memory()
     return done
 
 
-def _failed_setup(plan: RunPlan, model_name: str, workloads: list[str], exc: Exception, during: str,
+def _setup(make: Callable[[], Any]) -> tuple[Any, str | None]:
+    """(what `make` built, None), or (None, the out-of-memory message). Anything else propagates.
+    Memory is released by the caller, after the exception and its frames are gone."""
+    try:
+        return make(), None
+    except SegbenchError:
+        raise
+    except Exception as exc:
+        if not is_oom(exc):
+            raise
+        return None, _one_line(exc)
+
+
+def _failed_setup(plan: RunPlan, model_name: str, workloads: list[str], failure: str, during: str,
                   environment: dict[str, Any], run_id: str, observer: Observer, done: list[Record]) -> None:
-    """A model or workload that cannot even be set up (out of memory, most often) is recorded as a row
-    at the smallest batch size for each workload and precision, and the sweep moves on."""
-    if not is_oom(exc):
-        raise exc
+    """A model or workload that cannot even be set up (out of memory) is recorded as a row at the
+    smallest batch size for each workload and precision, and the sweep moves on."""
     spec = get_spec(model_name)
-    status, error = "oom", f"while {during}: {_one_line(exc)}"
+    status, error = "oom", f"while {during}: {failure}"
     records = [
         Record(model=model_name, workload=w, precision=p, batch_size=min(plan.batch_sizes), device=str(plan.device),
                status=status, error=error, kind=plan.kind, weights=plan.weights, model_family=spec.family,
@@ -266,8 +273,9 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         record.status = "oom" if is_oom(exc) else "error"
         record.error = _one_line(exc)
         record.memory = peak.result()
-        del exc
-        release_memory()
+    if record.status in ("oom", "error"):
+        release_memory()  # after the except block: its traceback no longer holds the failed step's tensors
+    workload.release()
     record.notes = list(workload.notes)
     record.samples_s = measurement.samples_s
     fill_stats(record, workload, measurement, flops)

@@ -56,9 +56,13 @@ def _mps_available() -> bool:
 
 
 def _usable(device: torch.device) -> torch.device:
-    """A GPU in exclusive mode held by another process fails on first use: say so before loading models."""
+    """A GPU in exclusive mode held by another process fails on first use: say so before loading models.
+    The device also becomes the current one: sam2 puts some caches and kernel launches on "cuda", i.e.
+    the current device, and CUDA events are recorded there."""
     try:
+        torch.cuda.set_device(device)
         torch.zeros(1, device=device)
+        torch.cuda.synchronize(device)  # an asynchronous failure surfaces here, not in the first timed step
     except RuntimeError as exc:
         raise InputError(f"{device} is busy or unusable: {str(exc).splitlines()[0]}") from None
     return device
@@ -86,7 +90,8 @@ def cpu_has_native_bf16() -> bool:
 def check_precision(device: torch.device, precision: str) -> None:
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision '{precision}': use {', '.join(PRECISIONS)}")
-    if device.type == "cuda" and precision == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
+    # torch.cuda.is_bf16_supported() asks the *current* device; ask the one that will run.
+    if device.type == "cuda" and precision == "bf16" and torch.cuda.get_device_capability(device) < (8, 0):
         major, minor = torch.cuda.get_device_capability(device)
         raise InputError(f"bf16 needs compute capability 8.0 or newer; {device} is {major}.{minor}: use fp16 or fp32")
 

@@ -15,6 +15,8 @@ from typing import Any, Iterator
 import psutil
 import torch
 
+from segbench.measure.oom import release_memory
+
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -50,6 +52,9 @@ class PeakMemory:
         self._start_rss = psutil.Process().memory_info().rss
         self._hwm_reset = _reset_rss_peak()
         if self.device.type == "cuda":
+            # Return earlier points' cached blocks first, or the reserved peak would carry them.
+            release_memory()
+            torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
         return self
 

@@ -13,6 +13,8 @@ _OOM_TEXT = (
     "not enough memory",
     "cuda error: out of memory",
     "mps backend out of memory",
+    "alloc_failed",  # cuBLAS/cuDNN handles that cannot get memory (CUBLAS_STATUS_ALLOC_FAILED)
+    "allocation_failed",
 )
 
 

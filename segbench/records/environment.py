@@ -14,7 +14,17 @@ import torch
 
 _PACKAGES = ("segbench", "torch", "torchvision", "sam2", "transformers", "monai", "numpy", "nvidia-ml-py")
 # Variables that change how fast torch runs on the CPU; recorded when set.
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_AFFINITY", "CUDA_VISIBLE_DEVICES")
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_AFFINITY", "CUDA_VISIBLE_DEVICES",
+                "CUDA_DEVICE_ORDER", "PYTORCH_CUDA_ALLOC_CONF")
+
+
+def math_settings() -> dict[str, Any]:
+    """What "fp32" means on this torch: on Ampere+ cuDNN convolutions default to TF32."""
+    out: dict[str, Any] = {"cudnn_benchmark": torch.backends.cudnn.benchmark}
+    for name, backend in (("matmul", getattr(torch.backends.cuda, "matmul", None)),
+                          ("cudnn_conv", getattr(torch.backends.cudnn, "conv", None))):
+        out[f"{name}_fp32_precision"] = getattr(backend, "fp32_precision", None)
+    return out
 
 
 def versions() -> dict[str, str | None]:
@@ -90,6 +100,7 @@ def fingerprint(device: torch.device, probe: dict[str, Any] | None = None) -> di
         "versions": versions(),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
+        "math": math_settings(),
         "env": {k: os.environ[k] for k in _THREAD_VARS if k in os.environ},
         "git_commit": commit,
         "git_dirty": dirty,

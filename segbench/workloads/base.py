@@ -63,6 +63,9 @@ class Workload(ABC):
         fill-up as its warm-up. Default: the plan's settings unchanged."""
         return settings
 
+    def release(self) -> None:
+        """Drop what one point built (frames, memory banks) before the next point's memory is measured."""
+
     def items_per_step(self, batch_size: int) -> int:
         return batch_size
 

@@ -291,6 +291,9 @@ class SamTracking(Workload):
     def items_per_step(self, batch_size: int) -> int:
         return 1  # one frame, whatever the number of objects
 
+    def release(self) -> None:
+        self._propagation = None  # the clip's frames and memory bank, on the device
+
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         self._propagation = None  # the previous batch size's state (frames, memory bank) goes first
         release_memory()

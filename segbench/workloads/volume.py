@@ -240,8 +240,8 @@ class SlidingWindowVolume(Workload):
                     entry["error"] = (
                         f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
                     )
-                del exc
-                release_memory()
+            if entry["status"] != "ok":
+                release_memory()  # after the except block, whose traceback held the failed depth's tensors
             entry.update(_peak_bytes(peak.result()))
             out.append(entry)
         return out
