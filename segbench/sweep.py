@@ -21,7 +21,7 @@ from segbench.measure.device import autocast, check_precision
 from segbench.measure.flops import achieved
 from segbench.measure.harness import Measurement, MeasureSettings, Timer, measure
 from segbench.measure.memory import PeakMemory, ram_ceiling
-from segbench.measure.oom import is_oom, release_memory
+from segbench.measure.oom import describe_failure, is_oom, release_memory
 from segbench.models.base import LoadOptions
 from segbench.models.registry import get_spec, load_model
 from segbench.records.schema import Record
@@ -141,7 +141,7 @@ def _setup(make: Callable[[], Any]) -> tuple[Any, str | None]:
     except Exception as exc:
         if not is_oom(exc):
             raise
-        return None, _one_line(exc)
+        return None, describe_failure(exc)
 
 
 def _failed_setup(plan: RunPlan, model_name: str, workloads: list[str], failure: str, during: str,
@@ -163,11 +163,6 @@ def _failed_setup(plan: RunPlan, model_name: str, workloads: list[str], failure:
     for record in records:
         observer.record(record)
     observer.note(f"{model_name}: out of memory while {during}; skipped {', '.join(workloads)}")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
 
 
 def _by_purpose(workloads: list[str], family: str) -> list[tuple[str, list[str]]]:
@@ -271,7 +266,7 @@ def _measure_point(plan, workload, precision, batch_size, flops, environment, ru
         raise  # the user's input is wrong (a prompt off the image...): say so, do not record it as a run
     except Exception as exc:
         record.status = "oom" if is_oom(exc) else "error"
-        record.error = _one_line(exc)
+        record.error = describe_failure(exc)
         record.memory = peak.result()
     if record.status in ("oom", "error"):
         release_memory()  # after the except block: its traceback no longer holds the failed step's tensors

@@ -27,6 +27,12 @@ def is_oom(exc: BaseException) -> bool:
     return False
 
 
+def describe_failure(exc: BaseException) -> str:
+    """The one line a failed point records: the exception's type and the first line of its message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
 def release_memory() -> None:
     """Give back what the failed configuration held before the next one starts."""
     gc.collect()

@@ -37,8 +37,9 @@ def new_results_path(directory: Path = DEFAULT_RESULTS_DIR, prefix: str = "run")
 @contextlib.contextmanager
 def reserved(path: Path) -> Iterator[Path]:
     """Claim a results file before measuring: created (or opened for appending) now, so an unwritable
-    place fails at once, not after an hour of measuring, and a run started in the same second cannot
-    take the same name. A file this run created and left empty is removed afterwards."""
+    place fails at once, not after an hour of measuring. A file that exists (--output, or a name another
+    run took in the same second) is appended to under the folder lock, so no record is lost; records
+    carry their run_id. A file this run created and left empty is removed afterwards."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)

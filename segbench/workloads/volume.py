@@ -28,7 +28,7 @@ from segbench.inputs.volume import Volume, phantom, read_volume
 from segbench.measure.flops import count_flops
 from segbench.measure.harness import Measurement, Timer
 from segbench.measure.memory import PeakMemory
-from segbench.measure.oom import is_oom, release_memory
+from segbench.measure.oom import describe_failure, is_oom, release_memory
 from segbench.models.monai3d import check_roi
 from segbench.models.registry import build_on_meta
 from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
@@ -237,9 +237,7 @@ class SlidingWindowVolume(Workload):
                 if entry["status"] == "oom":
                     failed_at = depth
                 else:
-                    entry["error"] = (
-                        f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
-                    )
+                    entry["error"] = describe_failure(exc)
             if entry["status"] != "ok":
                 release_memory()  # after the except block, whose traceback held the failed depth's tensors
             entry.update(_peak_bytes(peak.result()))
