@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from segbench.families import LoadOptions, build_workload, load_model  # noqa: E402
+from segbench.families.registry import purpose_of  # noqa: E402
 from segbench.measure.device import (  # noqa: E402
     autocast,
     check_precision,
@@ -27,9 +29,8 @@ from segbench.measure.device import (  # noqa: E402
     synchronize,
 )
 from segbench.measure.harness import MeasureSettings  # noqa: E402
-from segbench.models import LoadOptions, get_spec, load_model  # noqa: E402
-from segbench.workloads import WorkloadOptions, build_workload  # noqa: E402
-from segbench.workloads.registry import purpose_of  # noqa: E402
+from segbench.workloads import WorkloadOptions  # noqa: E402
+from segbench.workloads.catalog import QUICK  # noqa: E402
 
 SAM_SIZE = int(os.environ.get("SEGBENCH_BENCH_SAM_SIZE", "1024"))
 ROUNDS = int(os.environ.get("SEGBENCH_BENCH_ROUNDS", "3"))
@@ -61,8 +62,11 @@ def loaded(model: str, device: torch.device, purpose: str = "image", resolution=
 def run_workload(benchmark, model: str, workload: str, device, precision: str, batch_size: int = 1,
                  resolution=None, **options: Any) -> None:
     """Benchmark one workload's step exactly as `segbench run` times it (same prepare, same autocast)."""
-    lm = loaded(model, device, purpose_of(workload, get_spec(model).family), resolution)
-    wl = build_workload(workload, lm, device, WorkloadOptions(**options))
+    lm = loaded(model, device, purpose_of(workload, model), resolution)
+    # The --quick inputs: 480p clips, a 128x128x64 scan, an 8x8 point grid, unless a test says otherwise.
+    quick = {"video_size": QUICK.video_size, "frames": QUICK.frames, "volume": QUICK.volume,
+             "points_per_side": QUICK.points_per_side}
+    wl = build_workload(workload, lm, device, WorkloadOptions(**{**quick, **options}))
     settings = wl.settings_for(MeasureSettings(warmup=2, min_iters=ROUNDS, min_time_s=0))
     benchmark.extra_info.update(model=model, workload=workload, precision=precision, batch_size=batch_size,
                                 weights=lm.weights, device=str(device), item_unit=wl.item_unit,

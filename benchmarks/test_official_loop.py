@@ -17,9 +17,10 @@ import pytest
 import torch
 
 from benchmarks.conftest import ROUNDS, SAM_SIZE, loaded, synced
+from segbench.families import build_workload
 from segbench.measure.device import autocast
 from segbench.measure.harness import MeasureSettings, Timer, measure
-from segbench.workloads import WorkloadOptions, build_workload
+from segbench.workloads import WorkloadOptions
 
 BATCH = 2
 
@@ -38,7 +39,7 @@ def official_loop(model, images):
 
     predictor = SAM2ImagePredictor(model.module)
     if SAM_SIZE != 1024:
-        from segbench.models.sam import feature_sizes
+        from segbench.families.sam2.loading import feature_sizes
 
         predictor._bb_feat_sizes = feature_sizes(SAM_SIZE)
 

@@ -22,7 +22,7 @@ def test_sam_prompt(benchmark, device, precision):
 
 def test_sam_auto(benchmark, device, precision):
     benchmark.group = "auto"
-    run_workload(benchmark, "sam2.1-tiny", "auto", device, precision, 1, resolution=SAM, points_per_side=8)
+    run_workload(benchmark, "sam2.1-tiny", "auto", device, precision, 1, resolution=SAM)
 
 
 def test_mask2former_image(benchmark, device, precision):
@@ -32,9 +32,9 @@ def test_mask2former_image(benchmark, device, precision):
 
 def test_sam_video(benchmark, device, precision):
     benchmark.group = "video"
-    run_workload(benchmark, "sam2.1-tiny", "video", device, precision, 1, resolution=SAM, frames=16)
+    run_workload(benchmark, "sam2.1-tiny", "video", device, precision, 1, resolution=SAM)
 
 
 def test_volume_unet(benchmark, device, precision):
     benchmark.group = "volume"
-    run_workload(benchmark, "monai-unet", "volume", device, precision, 1, volume=(128, 128, 64))
+    run_workload(benchmark, "monai-unet", "volume", device, precision, 1)

@@ -8,20 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from segbench.advisor import catalog as cat
-from segbench.advisor.catalog import (
-    CPUSpec,
-    GPUSpec,
-    load_catalog,
-    load_components,
-    load_published,
-    load_tiers,
-    parse_price_overrides,
-)
-from segbench.advisor.profile_yaml import PROFILES_ENV, profiles_dir
+from segbench.advisor import targets
+from segbench.advisor.data import catalog as cat
+from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
+from segbench.advisor.data.published import load_published
+from segbench.advisor.data.tiers import load_components, load_tiers, parse_price_overrides
 from segbench.errors import InputError
+from segbench.profiles import PROFILES_ENV, profiles_dir
 
-REAL_PROFILES = Path(__file__).resolve().parents[1] / "profiles"
+REAL_PROFILES = Path(__file__).resolve().parents[1] / "segbench" / "profiles"
 
 # Every GPU the advisor issue (#6) asks the catalog to cover, by the name a user would type.
 ISSUE_GPUS = {
@@ -180,9 +175,9 @@ def test_cpu_and_this_cpu(catalog, monkeypatch):
     assert "Core i5-12400" in cpu.note
 
     facts = {"model_name": "Some Server CPU 9000", "logical_cores": 64, "physical_cores": 32, "usable_cores": 8}
-    monkeypatch.setattr(cat, "_local_cpu_facts", lambda: facts)
-    local = catalog.match("this-cpu")
-    basis = catalog.get(cat.LOCAL_CPU_BASIS)
+    monkeypatch.setattr("segbench.probe.host.cpu_info", lambda: facts)
+    local = targets.resolve_target("this-cpu", catalog)
+    basis = catalog.get(targets.LOCAL_CPU_BASIS)
     assert local.spec.cores == 4
     assert local.spec.fp32_gflops == pytest.approx(basis.fp32_gflops / basis.cores * 4)
     assert local.spec.fp32_gflops_estimate
@@ -191,15 +186,15 @@ def test_cpu_and_this_cpu(catalog, monkeypatch):
     # A machine whose CPU is in the catalog gets that entry rather than an estimate.
     facts["model_name"] = "AMD Ryzen 5 5600 6-Core Processor"
     facts.update(logical_cores=12, physical_cores=6, usable_cores=12)
-    assert catalog.match("this-cpu").spec == catalog.get("Ryzen 5 5600")
+    assert targets.resolve_target("this-cpu", catalog).spec == catalog.get("Ryzen 5 5600")
     # ... scaled per thread when a container leaves fewer threads than the CPU has.
     facts["usable_cores"] = 6
-    limited = catalog.match("this-cpu").spec
+    limited = targets.resolve_target("this-cpu", catalog).spec
     assert limited.name.startswith("Ryzen 5 5600") and limited.threads == 6
     assert limited.fp32_gflops == pytest.approx(catalog.get("Ryzen 5 5600").fp32_gflops / 2)
     # And the real probe works here, whatever this machine is.
     monkeypatch.undo()
-    assert catalog.match("this-cpu").spec.fp32_gflops > 0
+    assert targets.resolve_target("this-cpu", catalog).spec.fp32_gflops > 0
 
 
 # ------------------------------------------------------------------------------ validation
@@ -408,7 +403,7 @@ def test_published_timings_load_with_conditions(catalog):
     assert (large.model, large.workload, large.metric, large.value, large.compiled) == \
         ("sam2.1-large", "video", "fps", 39.5, True)
     models = {t.model for t in timings}
-    assert {"sam2.1-tiny", "sam2.1-large", "mask2former-swin-large", "monai-unet", "monai-swinunetr"} <= models
+    assert {"sam2.1-tiny", "sam2.1-large", "mask2former-swin-large-coco", "monai-unet", "monai-swinunetr"} <= models
     assert all(catalog.get(t.gpu) is not None for t in timings)
     assert any(isinstance(catalog.get(t.gpu), GPUSpec) and catalog.get(t.gpu).form_factor == "desktop"
                for t in timings)  # at least one consumer-GPU reference
@@ -446,7 +441,7 @@ def test_catalog_is_read_once_per_file_version(profiles):
 
 
 def test_published_model_names_come_from_the_registry(profiles):
-    from segbench.models.registry import MODELS
+    from segbench.families.registry import models
 
     path = profiles / "published.yaml"
     edit(path, lambda d: d["timings"][0].__setitem__("model", "mask2former-swin-large-coco"))
@@ -454,4 +449,4 @@ def test_published_model_names_come_from_the_registry(profiles):
     edit(path, lambda d: d["timings"][0].__setitem__("model", "nope"))
     with pytest.raises(InputError) as err:
         load_published(path)
-    assert all(name in str(err.value) for name in MODELS) and "sam2-large" in str(err.value)
+    assert all(name in str(err.value) for name in models()) and "sam2-large" in str(err.value)

@@ -7,8 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from segbench.advisor import check as C
-from segbench.advisor.catalog import load_catalog
+from segbench.advisor import evaluate as C
+from segbench.advisor.data.catalog import load_catalog
+from segbench.advisor.targets import resolve_target
 from segbench.cli import cli
 from segbench.records.schema import Record
 from segbench.records.store import append_records
@@ -174,36 +175,35 @@ def test_from_results_without_a_matching_run_is_an_input_error(tmp_path):
 def test_from_results_on_the_calibration_cpu_uses_the_this_cpu_rule(tmp_path, monkeypatch):
     """A run on the CPU the calibration was measured on scales the measured per-thread rates, exactly
     as `check --gpu this-cpu` does on that machine with the same threads."""
-    from segbench.advisor import catalog as cat
+    from segbench.advisor.data.calibration import load_calibration
     from segbench.advisor.fromresults import _record_spec
-    from segbench.advisor.perfmodel import load_calibration, reference_machine
     from segbench.records.store import read_records
 
-    model = load_calibration()["machine"]["cpu_model"]
+    model = load_calibration().machine["cpu_model"]
     path = tmp_path / "run.jsonl"
     append_records(path, [Record(model="sam2.1-tiny", workload="image", precision="fp32", batch_size=1, device="cpu",
                                  samples_s=[1.0], stats={"per_item_latency_s": {"median": 1.0}},
                                  environment={"torch_threads": 3, "cpu": {"model_name": model}})])
     measured = _record_spec(read_records([str(path)])[0])
-    machine = reference_machine()
+    machine = load_calibration().reference_machine()
     assert measured.fp32_gflops == pytest.approx(machine.fp32_gflops / machine.threads * 3)
-    monkeypatch.setattr(cat, "_local_cpu_facts",
+    monkeypatch.setattr("segbench.probe.host.cpu_info",
                         lambda: {"model_name": model, "logical_cores": 3, "physical_cores": 3, "usable_cores": 3})
-    local = C.resolve_target("this-cpu").spec
+    local = resolve_target("this-cpu").spec
     assert (local.fp32_gflops, local.memory_bandwidth_gbs) == (measured.fp32_gflops, measured.memory_bandwidth_gbs)
 
 
 def test_a_stale_fit_says_so_in_the_basis(monkeypatch):
-    from segbench.advisor import perfmodel as P
+    from segbench.advisor.model import fit as P
 
     real = P._fitted()
     monkeypatch.setattr(P, "_fitted", lambda: P.Fit(real.params, real.loo, False))
     data = run_json("--gpu", "3060")
     assert data["basis"]["error"]["fit_current"] is False
-    assert "--write" in data["basis"]["error"]["note"]
+    assert "maintenance fit" in data["basis"]["error"]["note"]
     monkeypatch.undo()
     fresh = run_json("--gpu", "3060")["basis"]["error"]
-    assert fresh["fit_current"] is True and "--write" not in (fresh.get("note") or "")
+    assert fresh["fit_current"] is True and "maintenance fit" not in (fresh.get("note") or "")
 
 
 def test_memory_is_in_gib_against_the_cards_gib():

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from segbench.advisor.catalog import load_tiers
+from segbench.advisor.data.tiers import load_tiers
 from segbench.cli import cli
 from tests.cli_checks import one_line_error
 
@@ -30,9 +30,11 @@ def test_cheapest_build_meeting_the_target_with_its_neighbours():
     chosen = data["recommended"]
     assert chosen is not None and chosen["meets_target"] and chosen["predicted"]["fps"] >= 15
     assert chosen["cost_usd"][1] <= 3000
+    # Its neighbours are real builds here: the next cheaper misses the target, the next dearer costs more.
     cheaper, dearer = data["cheaper"], data["next_up"]
-    assert cheaper is None or (cheaper["cost_usd"][0] <= chosen["cost_usd"][0] and not cheaper["meets_target"])
-    assert dearer is None or dearer["cost_usd"][0] >= chosen["cost_usd"][0]
+    assert cheaper["cost_usd"][0] <= chosen["cost_usd"][0] and not cheaper["meets_target"]
+    assert cheaper["predicted"]["fps"] < 15
+    assert dearer["cost_usd"][0] >= chosen["cost_usd"][0] and dearer["gpu"] != chosen["gpu"]
 
 
 def test_build_cost_is_the_sum_of_its_parts_from_the_tiers():
@@ -52,9 +54,9 @@ def test_price_overrides_change_the_cost_and_the_choice():
     rest = sum(p[1] for p in base["parts"][1:])
     assert cheap_gpu["gpu"] == base["gpu"]
     assert cheap_gpu["cost_usd"][0] == round(rest + 1)
-    # Make the recommended card absurdly dear: a different build (or none) wins.
-    dear = run_json(*VIDEO, "--budget", "3000", "--price", f"{base['gpu']}=100000")
-    assert dear["recommended"] is None or dear["recommended"]["gpu"] != base["gpu"]
+    # Make the recommended card absurdly dear: the next build that meets the target wins instead.
+    dear = run_json(*VIDEO, "--budget", "3000", "--price", f"{base['gpu']}=100000")["recommended"]
+    assert dear["gpu"] != base["gpu"] and dear["meets_target"] and dear["cost_usd"][1] <= 3000
 
 
 def test_nothing_within_budget_names_the_closest_and_its_cost():
@@ -92,25 +94,52 @@ def test_a_build_the_model_does_not_fit_on_is_never_proposed():
     """No target: the fastest build in budget used to win even when the model ran out of memory on it."""
     data = run_json("--workload", "video", "-m", "sam2.1-large", "--frames", "3000", "--budget", "700")
     assert data["recommended"] is None and data["best_within_budget"] is None
+    assert data["cheaper"] is None and data["next_up"] is None  # neighbours only of a recommendation
     assert "does not fit in memory on any build inside the budget" in data["message"]
-    for key in ("recommended", "cheaper", "next_up", "best_within_budget", "closest_over_budget"):
-        assert data[key] is None or data[key]["fits"] or key in ("cheaper", "next_up")
-    assert data["closest_over_budget"]["fits"]
+    over = data["closest_over_budget"]
+    assert over["fits"] and over["cost_usd"][0] > 700
+    assert not any(r["code"] == "oom" for r in data["risks"])
 
 
-def test_every_risk_code_is_declared():
-    from segbench.advisor.check import RISK_CODES
+def test_risks_use_declared_codes_and_a_straddling_build_carries_budget():
+    from segbench.advisor.evaluate import RISK_CODES
 
-    assert "budget" in RISK_CODES
-    for args in (VIDEO + ("--budget", "3000"), ("--workload", "volume", "--budget", "700")):
-        data = run_json(*args)
+    # 885-1150 USD against a 1000 USD budget: inside it only at the low end of the price range.
+    straddle = run_json(*VIDEO, "--budget", "1000")
+    assert straddle["recommended"]["cost_usd"][0] <= 1000 < straddle["recommended"]["cost_usd"][1]
+    assert [r["code"] for r in straddle["risks"]] == ["budget"]
+    cpu = run_json("--workload", "volume", "--budget", "700")
+    assert "cpu_only" in {r["code"] for r in cpu["risks"]}
+    for data in (straddle, cpu):
         assert {r["code"] for r in data["risks"]} <= set(RISK_CODES)
 
 
 def test_a_stale_fit_says_so_in_the_basis(monkeypatch):
-    from segbench.advisor import perfmodel as P
+    from segbench.advisor.model import fit as P
 
     real = P._fitted()
     monkeypatch.setattr(P, "_fitted", lambda: P.Fit(real.params, real.loo, False))
     basis = run_json(*VIDEO, "--budget", "3000")["basis"]
-    assert basis["fit_current"] is False and "--write" in basis["note"]
+    assert basis["fit_current"] is False and "maintenance fit" in basis["note"]
+
+
+def test_the_task_picks_the_families_that_answer_it():
+    semantic = run_json("--workload", "image", "--task", "semantic", "--budget", "2000")["basis"]
+    assert semantic["task"] == "semantic"
+    # Least capable first, by the published accuracy each model's family states.
+    assert semantic["models_considered"] == ["mask2former-swin-tiny", "mask2former-swin-large"]
+    assert "mIoU" in semantic["quality_order"]["mask2former-swin-large"]
+    panoptic = run_json("--workload", "image", "--task", "panoptic", "--budget", "2000")["basis"]
+    assert panoptic["models_considered"] == ["mask2former-swin-tiny-coco", "mask2former-swin-large-coco"]
+    default = run_json("--workload", "image", "--budget", "2000")["basis"]
+    assert default["task"] == "promptable" and all(m.startswith("sam2.1-") for m in default["models_considered"])
+    assert run_json("--workload", "volume", "--budget", "2000")["basis"]["task"] == "semantic"
+
+
+def test_a_task_nothing_answers_or_a_model_that_does_not_answer_it_is_one_line():
+    line = one_line_error(run("--workload", "video", "--task", "semantic", "--budget", "900"))
+    assert "no registered model answers semantic segmentation on the 'video' workload" in line
+    assert "promptable" in line  # what is served there
+    line = one_line_error(run("--workload", "image", "--task", "semantic", "-m", "sam2.1-tiny", "--budget", "900"))
+    assert "sam2.1-tiny does not answer semantic segmentation" in line
+    assert run("--workload", "image", "--task", "teleport", "--budget", "900").exit_code == 2

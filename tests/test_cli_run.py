@@ -107,7 +107,9 @@ def test_auto_masks_are_counted_and_flagged_unrepresentative(in_tmp, cli_runner)
                                      "-o", "r.jsonl"])
     assert result.exit_code == 0, result.output
     (record,) = read_records(["r.jsonl"])  # batch 2 does not apply to auto
-    assert record.metrics["masks_median"] >= 0
+    # Relaxed filters keep masks with random weights too, at most 3 per grid point (16 points here).
+    m = record.metrics
+    assert 0 < m["masks_min"] <= m["masks_median"] <= m["masks_max"] <= 3 * 4 * 4
     assert record.metrics["masks_representative"] is False
     assert record.params["auto_mode"] == "relaxed"
     assert any("not representative" in n for n in record.notes)
@@ -128,13 +130,13 @@ def test_mask2former_image(in_tmp, cli_runner):
 def test_interrupting_a_real_process_keeps_finished_records(tmp_path, signum):
     """A real `segbench run` subprocess, interrupted mid-sweep, exits 130 and keeps what it measured."""
     out = tmp_path / "r.jsonl"
-    script = (
-        "import sys; from tests import toy; toy.register(**{'toy-slow': {'sleep_s': 0.05}});"
-        "from segbench.cli import main; sys.argv = ['segbench'] + sys.argv[1:]; main()"
-    )
-    cmd = [sys.executable, "-c", script, "run", "-m", "toy-slow", "--batch-sizes", "1,2,4,8,16,32", "--warmup", "0",
-           "--min-iters", "20", "--min-time", "0", "--precision", "fp32", "--telemetry-interval", "0", "-o", str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    script = "import sys; from segbench.cli import main; sys.argv = ['segbench'] + sys.argv[1:]; main()"
+    # The default process launcher measures in a worker process, which finds the toy family this way.
+    cmd = [sys.executable, "-c", script, "run", "-m", "toy-sleepy", "--batch-sizes", "1,2,4,8,16,32", "--warmup",
+           "0", "--min-iters", "20", "--min-time", "0", "--precision", "fp32", "--telemetry-interval", "0",
+           "-o", str(out)]
+    env = {**os.environ, "SEGBENCH_FAMILIES": "tests.toy"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while time.time() < deadline and not (out.exists() and out.read_text().count("\n") >= 1):
         time.sleep(0.05)
@@ -172,7 +174,7 @@ def test_user_prompts_are_used(in_tmp, cli_runner):
 @pytest.mark.slow
 def test_a_real_sam_checkpoint_is_loaded_and_recorded_as_pretrained(in_tmp, cli_runner):
     """The pretrained path end to end: a checkpoint in the official layout ({"model": state_dict})."""
-    from segbench.models import LoadOptions, load_model
+    from segbench.families import LoadOptions, load_model
 
     random_model = load_model("sam2.1-tiny", LoadOptions(torch.device("cpu"), "random", None, (256, 256)))
     ckpt = in_tmp / "sam2.1_hiera_tiny.pt"
@@ -187,7 +189,7 @@ def test_a_real_sam_checkpoint_is_loaded_and_recorded_as_pretrained(in_tmp, cli_
 
 @pytest.mark.slow
 def test_checkpoints_folder_is_found_by_auto(in_tmp, cli_runner):
-    from segbench.models import LoadOptions, load_model
+    from segbench.families import LoadOptions, load_model
 
     model = load_model("sam2.1-tiny", LoadOptions(torch.device("cpu"), "random", None, (256, 256)))
     (in_tmp / "checkpoints").mkdir()
@@ -200,7 +202,7 @@ def test_checkpoints_folder_is_found_by_auto(in_tmp, cli_runner):
 @pytest.mark.slow
 def test_a_hugging_face_directory_loads_mask2former(in_tmp):
     """--checkpoint DIR for transformers: a directory written by save_pretrained (safetensors)."""
-    from segbench.models import LoadOptions, load_model
+    from segbench.families import LoadOptions, load_model
 
     source = load_model("mask2former-swin-tiny", LoadOptions(torch.device("cpu"), "random", None, (128, 128)))
     source.module.save_pretrained(in_tmp / "m2f")

@@ -13,7 +13,7 @@ from segbench.cli import cli
 from segbench.errors import InputError
 from segbench.report.compare import compare_records, parse_threshold
 from segbench.report.compare_stats import estimate_change, min_attainable_p, verdict
-from tests.test_report_support import latency_samples, make_record, write
+from tests.report_records import latency_samples, make_record, write
 
 
 def noisy_samples(median_s: float, n: int, seed: int) -> list[float]:
@@ -256,3 +256,19 @@ def test_other_settings_are_not_matched_and_the_difference_is_named(tmp_path: Pa
     out = CliRunner().invoke(cli, ["compare", str(write(tmp_path / "b.jsonl", base)), str(write(tmp_path / "c.jsonl", cur))])
     assert out.exit_code == 0, out.output
     assert f"settings {base[0].params_key()}" in out.stdout and f"settings {cur[0].params_key()}" in out.stdout
+
+
+def test_a_gate_that_compared_nothing_fails(tmp_path: Path) -> None:
+    """Every matched point failed or lacked samples: nothing was compared, so the gate does not pass."""
+    base = write(tmp_path / "base.jsonl", [make_record(status="oom", samples=[]), make_record(batch_size=2)])
+    broken = make_record(batch_size=2)
+    broken.samples_s = [0.1]  # one sample: too few to compare
+    cur = write(tmp_path / "cur.jsonl", [make_record(status="oom", samples=[]), broken])
+    result = run(str(base), str(cur), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)  # still only JSON on stdout
+    assert data["compared"] == 0 and data["counts"] == {"not compared": 2}
+    assert "nothing was compared" in result.stderr
+    # One comparable point is enough for the gate to judge.
+    ok = write(tmp_path / "ok.jsonl", [make_record(status="oom", samples=[]), make_record(batch_size=2)])
+    assert run(str(base), str(ok)).exit_code == 0

@@ -10,8 +10,8 @@ from segbench.doctor.torchstate import (
     supports,
     visible_indices,
 )
+from tests.doctor_helpers import CPU_TORCH, by_id, context, findings, torch_state
 from tests.fakes.fake_pynvml import presets
-from tests.test_doctor_helpers import CPU_TORCH, by_id, context, findings, torch_state
 
 
 def test_usable_gpu_is_ok():

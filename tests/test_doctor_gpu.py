@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from segbench.doctor import DoctorRequest, TargetGPU
-from tests.fakes.fake_pynvml import presets
-from tests.test_doctor_helpers import (
+from tests.doctor_helpers import (
     by_id,
     clocks_locked_card,
     context,
@@ -13,6 +12,7 @@ from tests.test_doctor_helpers import (
     power_lowered_card,
     slowdown_at_idle_card,
 )
+from tests.fakes.fake_pynvml import presets
 
 
 def health(gpu, **kw):

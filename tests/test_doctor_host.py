@@ -8,7 +8,7 @@ import pytest
 
 from segbench.doctor import CpuFreqPolicy, DoctorRequest
 from segbench.doctor.hostfacts import read_cpu_quota, read_cpufreq
-from tests.test_doctor_helpers import GiB, by_id, context, findings, host, torch_state
+from tests.doctor_helpers import GiB, by_id, context, findings, host, torch_state
 
 
 def test_os_frequency_cap_warns():
@@ -150,7 +150,7 @@ def test_openmp_and_mkl_variables(env, expected):
 
 def test_request_defaults_match_segbench_run():
     from segbench.cli.run import run
-    from segbench.models.registry import default_model
+    from segbench.families.registry import default_model
 
     defaults = {p.name: p.default for p in run.params}
     assert DoctorRequest().workload == defaults["workloads"][0]

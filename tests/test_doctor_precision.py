@@ -1,4 +1,5 @@
-"""Precision findings (bf16 before Ampere, fp16 without tensor cores or on the CPU) and sam2's extension."""
+"""Precision findings (bf16 before Ampere, fp16 without tensor cores or on the CPU) and the families'
+optional extensions (sam2's CUDA kernels)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import dataclasses
 
 import pytest
 
-from segbench.doctor import DoctorRequest, Sam2Extension, TargetGPU
-from segbench.doctor.context import probe_sam2_extension
+from segbench.doctor import DoctorRequest, ExtensionState, TargetGPU
+from segbench.doctor.context import probe_extension, probe_extensions
+from tests.doctor_helpers import CPU_TORCH, by_id, context, findings, host
 from tests.fakes.fake_pynvml import presets
-from tests.test_doctor_helpers import CPU_TORCH, by_id, context, findings, host
 
 
 def test_bf16_on_a_pascal_card_fails_and_recommends_fp32():
@@ -53,8 +54,8 @@ def test_fp16_on_pascal_gains_nothing_there():
 
 @pytest.mark.parametrize("cc", [(6, 1), (7, 0), (7, 5), (8, 0), (8, 6), (9, 0), (12, 0)])
 def test_doctor_check_and_run_share_one_precision_rule(cc):
-    from segbench.advisor.catalog import load_catalog
-    from segbench.advisor.check import default_precision
+    from segbench.advisor.data.catalog import load_catalog
+    from segbench.advisor.evaluate import default_precision
     from segbench.doctor.context import gpu_precision
     from segbench.measure.device import precision_for_capability
 
@@ -103,11 +104,11 @@ def test_target_gpu_precision_uses_the_catalog_capability():
 
 # -- sam2's CUDA extension ----------------------------------------------------------------------
 
-MISSING = Sam2Extension(installed=True, version="1.1.0", loaded=False, error="ModuleNotFoundError: No module named 'sam2._C'")
+MISSING = ExtensionState(installed=True, version="1.1.0", loaded=False, error="ModuleNotFoundError: No module named 'sam2._C'")
 
 
 def test_missing_extension_warns_for_sam2_video_with_the_build_command():
-    ctx = context([presets.idle_desktop()], sam2=MISSING, request=DoctorRequest(workload="video"))
+    ctx = context([presets.idle_desktop()], extension=MISSING, request=DoctorRequest(workload="video"))
     f = by_id(findings(ctx), "sam2.extension")
     assert f.severity == "warn"
     assert "holes" in f.cause and "not built" in f.cause
@@ -116,23 +117,32 @@ def test_missing_extension_warns_for_sam2_video_with_the_build_command():
 
 
 def test_missing_extension_is_fine_for_image_work():
-    f = by_id(findings(context([presets.idle_desktop()], sam2=MISSING)), "sam2.extension")
+    f = by_id(findings(context([presets.idle_desktop()], extension=MISSING)), "sam2.extension")
     assert f.severity == "ok" and "does not use it" in f.cause
 
 
 def test_missing_extension_on_a_cpu_run_is_skipped():
-    f = by_id(findings(context([], sam2=MISSING, request=DoctorRequest(workload="video"))), "sam2.extension")
+    f = by_id(findings(context([], extension=MISSING, request=DoctorRequest(workload="video"))), "sam2.extension")
     assert f.severity == "skipped"
 
 
 def test_extension_that_fails_to_load_says_so():
-    broken = Sam2Extension(installed=True, version="1.1.0", loaded=False,
+    broken = ExtensionState(installed=True, version="1.1.0", loaded=False,
                            error="ImportError: _C.so: undefined symbol: _ZN3c104cuda9SetDevice")
-    ctx = context([presets.idle_desktop()], sam2=broken, request=DoctorRequest(workload="video"))
+    ctx = context([presets.idle_desktop()], extension=broken, request=DoctorRequest(workload="video"))
     assert "fails to load" in by_id(findings(ctx), "sam2.extension").cause
 
 
 def test_probe_of_the_real_install_here():
-    ext = probe_sam2_extension()
+    ext = probe_extension("sam2._C", "sam2")
     assert ext.installed and ext.version == "1.1.0"
     assert ext.loaded is False and "sam2._C" in ext.error  # installed without its CUDA extension here
+    # The registry's families declare it: doctor probes every extension a family names.
+    assert probe_extensions()["sam2._C"] == ext
+
+
+def test_a_package_that_is_not_installed_is_reported_as_such():
+    absent = probe_extension("nosuchpkg._C", "nosuchpkg")
+    assert absent == ExtensionState(installed=False)
+    f = by_id(findings(context([presets.idle_desktop()], extension=absent)), "sam2.extension")
+    assert f.severity == "skipped" and "not installed" in f.cause

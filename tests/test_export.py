@@ -14,7 +14,7 @@ from pytest_benchmark.storage.file import FileStorage
 
 from segbench.cli import cli
 from segbench.report.export import to_pytest_benchmark
-from tests.test_report_support import make_record, write
+from tests.report_records import make_record, write
 
 
 @pytest.fixture

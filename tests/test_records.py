@@ -130,3 +130,13 @@ def test_reserving_a_results_file(tmp_path):
     with pytest.raises(InputError, match="cannot write results"):
         with reserved(blocked / "r.jsonl"):
             pass
+
+
+def test_report_test_records_round_trip_through_the_store(tmp_path):
+    """The synthetic records the report tests build are what the store writes and reads back."""
+    from tests.report_records import make_record, write
+
+    path = write(tmp_path / "r.jsonl", [make_record(), make_record(status="oom", batch_size=64)])
+    back = read_records([path])
+    assert [r.status for r in back] == ["ok", "oom"]
+    assert back[0].stats["latency_s"]["n"] == 40 and len(back[0].samples_s) == 40

@@ -15,7 +15,7 @@ from segbench.report.build import build_report
 from segbench.report.frame import records_frame
 from segbench.report.sidecar import load_samples
 from segbench.report.telemetry_plot import telemetry_plots, throttle_spans
-from tests.test_report_support import GIB, HARDWARE, make_record, video_record, volume_record, write
+from tests.report_records import GIB, HARDWARE, make_record, video_record, volume_record, write
 
 GPU = "NVIDIA GeForce RTX 4090"
 EVIL = "<script>alert('x')</script>"

@@ -16,7 +16,7 @@ from segbench.report.plots import (
     pick_reference,
 )
 from segbench.report.tables import random_weights_statement, results_table
-from tests.test_report_support import GIB, make_record, video_record, volume_record
+from tests.report_records import GIB, make_record, video_record, volume_record
 
 
 @pytest.mark.parametrize(

@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
+from segbench.bench import Plan, SoakSettings, execute
+from segbench.bench.soak import hottest
 from segbench.cli import cli
 from segbench.errors import Interrupted
 from segbench.measure.harness import MeasureSettings
 from segbench.records.store import read_records
-from segbench.sustained import SoakSettings, hottest, run_soak
-from segbench.sweep import RunPlan
 from tests import toy
 
 
-class Quiet:
-    def point_started(self, *a): ...
-    def sample(self, *a): ...
-    def record(self, *a): ...
-    def note(self, *a): ...
-
-
-def soak_plan(tmp_path, model: str) -> RunPlan:
-    return RunPlan(models=[model], workloads=["image"], precisions=["fp32"], batch_sizes=[1],
-                   device=torch.device("cpu"), output=tmp_path / "s.jsonl", settings=MeasureSettings(),
-                   telemetry_interval_s=0.05)
+def run_soak(tmp_path, model: str, soak: SoakSettings):
+    plan = Plan(models=[model], workloads=["image"], precisions=["fp32"], batch_sizes=[1], device="cpu",
+                settings=MeasureSettings(), telemetry_interval_s=0.05, kind="soak", soak=soak, launcher="inline")
+    (record,) = execute(plan, tmp_path / "s.jsonl")
+    return record
 
 
 def test_windows_and_verdict_are_recorded(tmp_path, monkeypatch):
     toy.register(monkeypatch, **{"toy-steady": {"sleep_s": 0.02}})
-    record = run_soak(soak_plan(tmp_path, "toy-steady"), SoakSettings(minutes=0.05, window_s=0.5), {"hardware": "x"}, Quiet())
+    record = run_soak(tmp_path, "toy-steady", SoakSettings(minutes=0.05, window_s=0.5))
     (saved,) = read_records([tmp_path / "s.jsonl"])
     assert saved.kind == "soak" and saved.status == "ok"
     windows = saved.metrics["windows"]
@@ -46,7 +39,7 @@ def test_max_temp_stops_early_and_says_so(tmp_path, monkeypatch):
 
     toy.sample_fake_gpus(monkeypatch, FakeNVML([presets.laptop_throttled()]))
     toy.register(monkeypatch, **{"toy-hot": {"sleep_s": 0.01}})
-    run_soak(soak_plan(tmp_path, "toy-hot"), SoakSettings(minutes=1.0, window_s=0.2, max_temp_c=80), {"hardware": "x"}, Quiet())
+    run_soak(tmp_path, "toy-hot", SoakSettings(minutes=1.0, window_s=0.2, max_temp_c=80))
     (saved,) = read_records([tmp_path / "s.jsonl"])
     assert saved.metrics["stop_reason"].startswith("max-temp")
     assert sum(saved.samples_s) < 10  # stopped long before its minute
@@ -54,11 +47,12 @@ def test_max_temp_stops_early_and_says_so(tmp_path, monkeypatch):
 
 def test_ctrl_c_saves_the_windows_measured_so_far(tmp_path, monkeypatch):
     toy.register(monkeypatch, **{"toy-int": {"sleep_s": 0.01, "interrupt_at_iter": 150}})
-    with pytest.raises(Interrupted):
-        run_soak(soak_plan(tmp_path, "toy-int"), SoakSettings(minutes=5, window_s=0.3), {"hardware": "x"}, Quiet())
+    with pytest.raises(Interrupted) as stopped:
+        run_soak(tmp_path, "toy-int", SoakSettings(minutes=5, window_s=0.3))
     (saved,) = read_records([tmp_path / "s.jsonl"])
     assert saved.status == "interrupted" and saved.metrics["stop_reason"] == "interrupted"
     assert len(saved.metrics["windows"]) >= 2
+    assert f"the soak's {len(saved.metrics['windows'])} window(s) measured so far" in str(stopped.value)
 
 
 def test_hottest_reads_gpu_and_cpu_sensors():

@@ -10,19 +10,18 @@ import numpy as np
 import pytest
 import torch
 
+from segbench.bench import Plan, execute
 from segbench.cli import cli
 from segbench.errors import InputError
+from segbench.families.base import LoadedModel, ModelSpec
+from segbench.families.sam2 import tracking as V
 from segbench.inputs import synthetic_clip, write_jpeg_folder, write_mp4
 from segbench.measure.harness import MeasureSettings
-from segbench.models.base import LoadedModel, ModelSpec
 from segbench.records.store import read_records
-from segbench.sweep import RunPlan, execute
-from segbench.workloads import video as V
 from segbench.workloads.base import WorkloadOptions
 from tests.cli_checks import one_line_error
 
 CPU = torch.device("cpu")
-ENV = {"hardware": "test CPU"}
 
 
 # -- the pieces, against a fake predictor ------------------------------------------------------------
@@ -83,7 +82,7 @@ def test_grid_prompts_are_distinct_and_inside_their_boxes(n):
 
 
 def _fake_loaded(n_maskmem: int = 7) -> LoadedModel:
-    spec = ModelSpec("sam2.1-tiny", "sam2", ("video",), (1024, 1024), "test")
+    spec = ModelSpec("sam2.1-tiny", "sam2", ("video",), (1024, 1024), "test", tasks=("promptable",))
     module = SimpleNamespace(num_maskmem=n_maskmem, fill_hole_area=0)
     return LoadedModel(spec=spec, module=module, weights="random", checkpoint=None, resolution=(256, 256))
 
@@ -127,20 +126,20 @@ def test_bad_prompt_and_several_inputs_are_input_errors():
 
 @pytest.mark.slow
 def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(tmp_path):
-    plan = RunPlan(
+    plan = Plan(
         models=["sam2.1-tiny"],
         workloads=["video"],
         precisions=["fp32"],
         batch_sizes=[2],
-        device=CPU,
-        output=tmp_path / "r.jsonl",
+        device="cpu",
+        launcher="inline",
         weights="random",
         resolution=(256, 256),
         settings=MeasureSettings(warmup=1, min_iters=5, min_time_s=1.0),
         telemetry_interval_s=None,
         options=WorkloadOptions(frames=9, source_size=(96, 128), offload_video_to_cpu=True),
     )
-    (rec,) = execute(plan, ENV)
+    (rec,) = execute(plan, tmp_path / "r.jsonl")
     assert rec.status == "ok", rec.error
     assert read_records([tmp_path / "r.jsonl"])[0].metrics == rec.metrics
     assert rec.settings["warmup"] == 7 and rec.settings["min_iters"] == 2
@@ -158,13 +157,16 @@ def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(tmp
     assert m["fps_warmup"] == pytest.approx(7 / sum(rec.stats["warmup_s"]), rel=0.05)
     assert [f["frame"] for f in m["memory_by_frame"]] == list(range(9))
     assert all(f["bytes"] > 0 for f in m["memory_by_frame"]) and m["memory_kind"] == "host_rss_bytes"
-    # FLOPs per frame: the encoder once plus one object's tracking; the metrics scale tracking by objects.
-    from segbench.workloads.sam_image import encoder_flops
+    # FLOPs per frame: the image encoder once, every object's tracking at a full memory bank.
+    from segbench.cost.counting import count
+    from segbench.cost.footprint import model_counts
+    from segbench.families.registry import build_on_meta
 
-    encoder = encoder_flops("sam2.1-tiny", 256)
-    tracking = rec.flops["per_item"] - encoder
+    meta = build_on_meta("sam2.1-tiny", (256, 256))
+    encoder = count(lambda: meta.forward_image(torch.empty(1, 3, 256, 256, device="meta")))[0].flops
+    tracking = model_counts("sam2.1-tiny", (256, 256)).block("video_step", "fp32").flops
     assert tracking > 0.2 * encoder  # memory attention over 7 frames is no small part of a frame
-    assert m["flops_per_frame"] == encoder + 2 * tracking
+    assert rec.flops["per_step"] == rec.flops["per_item"] == pytest.approx(encoder + 2 * tracking, rel=1e-9)
 
 
 # -- the command line with real files --------------------------------------------------------------------

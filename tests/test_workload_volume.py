@@ -8,40 +8,44 @@ import numpy as np
 import pytest
 import torch
 
+from segbench.bench import Plan
+from segbench.bench import execute as run_plan
 from segbench.cli import cli
+from segbench.cost.counting import count
 from segbench.errors import InputError
+from segbench.families.base import LoadOptions
+from segbench.families.registry import build_on_meta, load_model
 from segbench.inputs import phantom, write_dicom_series, write_nifti
-from segbench.measure.flops import count_flops
 from segbench.measure.harness import MeasureSettings
-from segbench.models.base import LoadOptions
-from segbench.models.registry import build_on_meta, load_model
 from segbench.records.store import read_records
-from segbench.sweep import RunPlan, execute
 from segbench.workloads import volume as V
 from segbench.workloads.base import WorkloadOptions
 from tests.cli_checks import one_line_error
 
 CPU = torch.device("cpu")
-ENV = {"hardware": "test CPU"}
 FAST = MeasureSettings(warmup=1, min_iters=2, min_time_s=0.0)
 # A 64x64x32 phantom in 32^3 windows: 9 windows per volume, a fraction of a second for the UNet.
 SMALL_VOLUME = (64, 64, 32)
 SMALL_ROI = (32, 32, 32)
 
 
-def _plan(tmp_path, model="monai-unet", batch_sizes=(1,), **options) -> RunPlan:
-    return RunPlan(
+def _plan(tmp_path, model="monai-unet", batch_sizes=(1,), **options) -> Plan:
+    return Plan(
         models=[model],
         workloads=["volume"],
         precisions=["fp32"],
         batch_sizes=list(batch_sizes),
-        device=CPU,
-        output=tmp_path / "r.jsonl",
+        device="cpu",
+        launcher="inline",
         weights="random",
         settings=FAST,
         options=WorkloadOptions(**options),
         telemetry_interval_s=None,
     )
+
+
+def execute(plan: Plan, tmp_path):
+    return run_plan(plan, tmp_path / "r.jsonl")
 
 
 # -- pieces -------------------------------------------------------------------------------------------
@@ -104,7 +108,7 @@ def test_window_options_are_checked_before_any_model_loads():
 
 @pytest.mark.slow
 def test_sliding_window_records_carry_rates_windows_flops_and_memory_by_depth(tmp_path):
-    (rec,) = execute(_plan(tmp_path, batch_sizes=(2,), volume=SMALL_VOLUME, roi=SMALL_ROI, depths=(32, 48)), ENV)
+    (rec,) = execute(_plan(tmp_path, batch_sizes=(2,), volume=SMALL_VOLUME, roi=SMALL_ROI, depths=(32, 48)), tmp_path)
     assert rec.status == "ok", rec.error
     assert read_records([tmp_path / "r.jsonl"])[0].metrics == rec.metrics
     assert rec.batch_size == 2 and rec.model_family == "monai"
@@ -133,7 +137,7 @@ def test_sliding_window_records_carry_rates_windows_flops_and_memory_by_depth(tm
         assert depth["added_bytes"] == depth["peak_bytes"] - depth["rss_before_bytes"]
     # FLOPs: one 32^3 window of the UNet on the meta device, times 9 windows.
     meta = build_on_meta("monai-unet")
-    per_window = count_flops(lambda: meta(torch.empty(1, 1, 32, 32, 32, device="meta")))
+    per_window = count(lambda: meta(torch.empty(1, 1, 32, 32, 32, device="meta")))[0].flops
     assert rec.flops["per_item"] == 9 * per_window
     assert rec.memory["peak_rss_bytes"] > 0
 
@@ -150,7 +154,7 @@ def test_aggregating_on_the_cpu_and_an_oom_depth(tmp_path, monkeypatch):
         return real_infer(self, x, sw_batch_size)
 
     monkeypatch.setattr(V.SlidingWindowVolume, "_infer", infer)
-    (rec,) = execute(_plan(tmp_path, volume=SMALL_VOLUME, roi=SMALL_ROI, depths=(32, 48, 64), aggregate_on="cpu"), ENV)
+    (rec,) = execute(_plan(tmp_path, volume=SMALL_VOLUME, roi=SMALL_ROI, depths=(32, 48, 64), aggregate_on="cpu"), tmp_path)
     assert rec.status == "ok" and rec.params["aggregate_on"] == "cpu"
     assert [(d["depth"], d["status"]) for d in rec.metrics["memory_by_depth"]] == [
         (32, "ok"),
@@ -164,7 +168,7 @@ def test_sam_on_a_volume_propagates_from_the_middle_slice_both_ways(tmp_path):
     plan = _plan(tmp_path, model="sam2.1-tiny", volume=(32, 32, 9), prompt="box")
     plan.resolution = (256, 256)
     plan.count_flops = False
-    (rec,) = execute(plan, ENV)
+    (rec,) = execute(plan, tmp_path)
     assert rec.status == "ok", rec.error
     assert rec.model_family == "sam2" and rec.stats["item_unit"] == "slice" and rec.stats["items_per_step"] == 1
     m = rec.metrics

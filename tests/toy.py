@@ -1,18 +1,22 @@
-"""A toy model family and workload for testing the sweep without real networks.
+"""A toy model family and workload for testing the runner without real networks.
 
 `ToyWorkload` raises an out-of-memory error past a batch size, or a plain error, or Ctrl-C at a
-chosen iteration, so the harness's handling of each can be checked exactly.
+chosen iteration, or aborts its process, so the harness's and the launchers' handling of each can
+be checked exactly. `register(monkeypatch, name=config, ...)` adds toy models for one test; worker
+processes find the fixed `FAMILY` below through `$SEGBENCH_FAMILIES=tests.toy`.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import torch
 
-from segbench.models import registry as model_registry
-from segbench.models.base import LoadedModel, LoadOptions, ModelSpec
-from segbench.workloads import registry as workload_registry
+from segbench.cost.counting import Counts
+from segbench.cost.footprint import Footprint, Query
+from segbench.families.base import Family, LoadedModel, LoadOptions, ModelSpec, Quality
+from segbench.families.registry import register as register_family
 from segbench.workloads.base import Workload
 
 
@@ -25,13 +29,35 @@ def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
                        resolution=(8, 8))
 
 
+# The cost interface: an 8x8 linear layer per row, 2*8*8 FLOPs per item.
+def counted_size(spec: ModelSpec, q: Query) -> tuple[int, ...]:
+    return (8, 8)
+
+
+def count_blocks(module: Any, spec: ModelSpec, size: tuple[int, ...], half: Any) -> dict[str, Counts]:
+    return {"forward": Counts(flops=128.0, kernels=1.0, peak_bytes=256.0)}
+
+
+def footprint(q: Query, mc) -> Footprint:
+    block = mc.block("forward", q.precision).times(q.batch_size)
+    return Footprint(query=q, item_unit="image", items_per_step=q.batch_size, parts={"forward": block},
+                     host_pixels=0.0, host_mask_pixels=0.0, transfer_bytes=0.0,
+                     weights_bytes=mc.weights_bytes(q.precision), activation_bytes=block.peak_bytes,
+                     state_bytes=0.0, host_state_bytes=0.0, params=mc.params)
+
+
 class ToyWorkload(Workload):
-    """Behaviour comes from the spec's config: oom_above, error_at_batch, interrupt_at_iter, alloc_mb."""
+    """Behaviour comes from the spec's config: oom_above, error_at_batch, interrupt_at_iter, alloc_mb,
+    sleep_s, abort_at_batch (the process dies of SIGABRT, as a crashing CUDA library would)."""
 
     name = "image"
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         cfg = self.model.spec.config
+        if cfg.get("abort_at_batch") == batch_size:
+            def step() -> None:
+                os.abort()
+            return step
         if cfg.get("oom_above") and batch_size > cfg["oom_above"]:
             def step() -> None:
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -58,35 +84,51 @@ class ToyWorkload(Workload):
 
         return step
 
-    def count_flops_per_item(self) -> int | None:
-        return 128  # 8x8 linear: 2*8*8 multiply-adds per row
+    def cost_query(self, batch_size: int) -> Query:
+        return Query(self.model.spec.name, self.name, batch_size=batch_size)
 
 
-def register(monkeypatch=None, **models: dict[str, Any]) -> None:
-    """Register toy models by name with behaviour config; with monkeypatch, undone after the test."""
-    entries = [
-        (model_registry.FAMILIES, "toy", "tests.toy"),
-        (workload_registry.WORKLOADS["image"], "toy", "tests.toy:ToyWorkload"),
-    ] + [
-        (model_registry.MODELS, name, ModelSpec(name, "toy", ("image",), (8, 8), "toy model for tests", cfg))
-        for name, cfg in models.items()
-    ]
-    for mapping, key, value in entries:
-        if monkeypatch is not None:
-            monkeypatch.setitem(mapping, key, value)
-        else:
-            mapping[key] = value
+def spec(name: str, config: dict[str, Any] | None = None, rank: int = 1) -> ModelSpec:
+    return ModelSpec(name, "toy", ("image",), (8, 8), "toy model for tests", tasks=("promptable",),
+                     quality=Quality(rank, "toy"), config=dict(config or {}))
+
+
+def family(*specs: ModelSpec) -> Family:
+    return Family(name="toy", title="toy", models=tuple(specs), packages=(), loading="tests.toy",
+                  workloads={"image": "tests.toy:ToyWorkload"}, cost="tests.toy")
+
+
+# What worker processes see through $SEGBENCH_FAMILIES=tests.toy.
+FAMILY = family(spec("toy-ok"), spec("toy-abort", {"abort_at_batch": 2}), spec("toy-sleepy", {"sleep_s": 0.05}))
+
+
+def register(monkeypatch=None, **models: dict[str, Any]) -> Family:
+    """Register a toy family with these models (name -> behaviour config) for this process; with
+    monkeypatch, removed again after the test."""
+    toy = family(*(spec(name, cfg) for name, cfg in models.items()))
+    if monkeypatch is None:
+        register_family(toy)
+    else:
+        import segbench.families.registry as registry
+
+        monkeypatch.setitem(registry._registered, "toy", toy)
+    return toy
 
 
 def sample_fake_gpus(monkeypatch, fake_nvml) -> None:
-    """Make the sweep and soak sample `fake_nvml`'s GPUs although the toy runs on the CPU."""
-    from segbench import sustained, sweep
+    """Make runs sample `fake_nvml`'s GPUs although the toy runs on the CPU."""
+    from segbench.bench import point, soak
     from segbench.probe import nvml as nvml_module
     from segbench.telemetry.sampler import TelemetrySampler
 
     monkeypatch.setattr(nvml_module, "load_pynvml", lambda: fake_nvml)
+
     def with_gpus(device, interval_s):
         return TelemetrySampler(interval_s, gpus=True)
 
-    monkeypatch.setattr(sweep, "sampler_for", with_gpus)
-    monkeypatch.setattr(sustained, "sampler_for", with_gpus)
+    monkeypatch.setattr(point, "sampler_for", with_gpus)
+    monkeypatch.setattr(soak, "sampler_for", with_gpus)
+
+
+def smallest_resolution(spec: ModelSpec) -> tuple[int, int]:
+    return (8, 8)

@@ -10,23 +10,20 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
-from segbench.advisor.metacount import Counts
-from segbench.advisor.perfmodel import Params, load_calibration, rates
-from segbench.advisor.units import GIB
+from segbench.advisor.data.calibration import load_calibration
+from segbench.advisor.data.catalog import GIB
+from segbench.advisor.evaluate import Evaluation, evaluate
+from segbench.advisor.model.roofline import Params, rates
+from segbench.cost.counting import Counts
+from segbench.families.registry import get_spec
 from segbench.formatting import fmt_seconds as fmt_duration
-
-if TYPE_CHECKING:
-    from segbench.advisor.check import Evaluation
 
 MANY_IMAGES = 10_000
 LONG_RUN_ITEMS = 1_000  # a job this many images long runs long enough to heat-soak a card
 
 
 def _same_device(ev: Evaluation, workload: str, params: Params, **changes) -> Evaluation:
-    from segbench.advisor.check import evaluate
-
     q = dataclasses.replace(ev.footprint.query, workload=workload, batch_size=1, **changes)
     return evaluate(ev.spec, q, params=params, scale=ev.scale)
 
@@ -45,7 +42,7 @@ def auto_vs_prompts(ev: Evaluation, params: Params, objects: int = 5) -> str:
 
 def finetune_paths(ev: Evaluation, images: int, params: Params) -> str:
     """SAM on every image vs. label a few with SAM, fine-tune a small model, run it on the rest."""
-    ft = load_calibration().get("finetune") or {}
+    ft = load_calibration().finetune
     if not ft:
         return ""
     q = ev.footprint.query
@@ -91,7 +88,7 @@ def vram_story(ev: Evaluation) -> str:
                 f"of the volume take {fp.state_bytes / GIB:.1f} GiB on the GPU (--aggregate-on cpu moves them to RAM) "
                 "and each window in a batch adds its activations; a larger window or --sw-batch-size multiplies that.")
     if fp.growth_bytes_per_frame > 0:
-        return (f"Video and slice-by-slice volumes are VRAM-hungry in a way images are not: sam2 keeps every "
+        return (f"Video and slice-by-slice volumes are VRAM-hungry in a way images are not: the video predictor keeps every "
                 f"{fp.item_unit} resized to the model input on the GPU, {fp.growth_bytes_per_frame / 2**20:.0f} MiB "
                 f"per {fp.item_unit}, so memory grows with clip length ({peak:.1f} GiB for {fp.frames}); "
                 "--offload-video-to-cpu keeps them in RAM at a small cost in speed.")
@@ -117,7 +114,9 @@ def advice_for(ev: Evaluation, images: int | None = None, *, params: Params) -> 
     lines = []
     if q.workload == "auto":
         lines.append(auto_vs_prompts(ev, params))
-    if images is not None and images >= MANY_IMAGES and q.model.startswith("sam2") and q.workload in ("image", "prompt", "auto"):
+    # Models that make masks from prompts, automatic ones included: the ones a small model can replace.
+    labels_with_prompts = {"prompt", "auto"} <= set(get_spec(q.model).workloads)
+    if images is not None and images >= MANY_IMAGES and labels_with_prompts and q.workload in ("image", "prompt", "auto"):
         lines.append(finetune_paths(ev, images, params))
     lines.append(vram_story(ev))
     lines.append(thermals(ev, images))

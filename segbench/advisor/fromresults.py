@@ -14,10 +14,10 @@ import math
 import statistics
 from typing import Any
 
-from segbench.advisor.catalog import CPUSpec, GPUSpec, load_catalog
-from segbench.advisor.footprint import Query, footprint
-from segbench.advisor.localcpu import this_cpu_spec
-from segbench.advisor.perfmodel import Params, predict
+from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
+from segbench.advisor.model.roofline import Params, predict
+from segbench.advisor.targets import this_cpu_spec
+from segbench.cost.footprint import Query, footprint
 from segbench.errors import InputError
 from segbench.records.schema import Record
 from segbench.records.store import read_records

@@ -1,8 +1,9 @@
 """`segbench recommend`: the cheapest build and model that meet a target inside a budget.
 
-Every build (a tier from profiles/tiers.yaml with one of its GPU candidates, new or used, or the
+Every build (a tier from the tiers profile with one of its GPU candidates, new or used, or the
 CPU-only tier) is costed with `Tier.cost_usd` (GPU + rest-of-build parts, user price overrides
-applied) and every model that serves the workload is predicted on it with `check.evaluate`.
+applied) and every model that serves the workload and answers the task (`--task`: promptable,
+semantic, panoptic or instance segmentation) is predicted on it with `evaluate`.
 The recommendation is the cheapest build whose whole price range is inside the budget and on
 which some model fits and meets the target; on that build, the most capable such model. Beside
 it: the next cheaper and the next dearer build. When nothing qualifies: what comes closest inside
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segbench.advisor.catalog import CPUSpec, GPUSpec, Tier, load_catalog, load_tiers
-from segbench.advisor.check import (
+from segbench.advisor.advice import advice_for
+from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
+from segbench.advisor.data.tiers import Tier, load_tiers
+from segbench.advisor.evaluate import (
     MEMORY_UNIT,
     Evaluation,
     Risk,
@@ -25,20 +28,11 @@ from segbench.advisor.check import (
     default_precision,
     evaluate,
 )
-from segbench.advisor.perfmodel import STALE_FIT_NOTE, fit_is_current, fitted
+from segbench.advisor.model.fit import STALE_FIT_NOTE, fit_is_current, fitted
 from segbench.errors import InputError
-from segbench.models.registry import model_names
-
-# Most capable last: among models that meet a target, the recommendation takes the last one.
-QUALITY_ORDER = ("sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus", "sam2.1-large",
-                 "monai-unet", "monai-swinunetr")
-DEFAULT_MODELS = {
-    "image": ("sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus", "sam2.1-large"),
-    "prompt": ("sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus", "sam2.1-large"),
-    "auto": ("sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus", "sam2.1-large"),
-    "video": ("sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus", "sam2.1-large"),
-    "volume": ("monai-unet", "monai-swinunetr"),
-}
+from segbench.families.base import TASKS
+from segbench.families.registry import check_serves, check_workload_name, get_spec, model_names, tasks_for
+from segbench.workloads.catalog import DEFAULT_TASK
 
 
 @dataclass(frozen=True)
@@ -90,6 +84,7 @@ class RecommendRequest:
     resolution: tuple[int, int] | None = None
     volume: tuple[int, int, int] | None = None
     models: tuple[str, ...] = ()
+    task: str | None = None  # None: the workload's default task
     precision: str | None = None
     batch_size: int = 1
     frames: int | None = None
@@ -122,6 +117,7 @@ class Recommendation:
                         "target_latency_ms": r.targets.latency_ms, "per_hour": r.targets.per_hour,
                         "resolution": list(r.resolution) if r.resolution else None,
                         "volume": list(r.volume) if r.volume else None, "models": list(r.models) or None,
+                        "task": r.task,
                         "price_overrides": dict(r.prices)},
             "recommended": opt(self.chosen),
             "cheaper": opt(self.cheaper),
@@ -153,18 +149,28 @@ def builds(tiers: list[Tier], catalog=None) -> list[Build]:
     return sorted(out, key=lambda b: (b.cost[0], b.cost[1]))
 
 
-def _models(req: RecommendRequest) -> list[str]:
-    if req.workload not in DEFAULT_MODELS:
-        raise InputError(f"unknown workload '{req.workload}' (known: {', '.join(DEFAULT_MODELS)})")
-    names = list(req.models) or list(DEFAULT_MODELS[req.workload])
-    usable = set(model_names(req.workload))
-    for name in names:
-        if name not in usable:
-            from segbench.models.registry import get_spec
-
-            get_spec(name)  # unknown names get the registry's one-line error with suggestions
-            raise InputError(f"{name} does not support the '{req.workload}' workload")
-    return sorted(names, key=lambda n: QUALITY_ORDER.index(n) if n in QUALITY_ORDER else -1)
+def considered(req: RecommendRequest) -> tuple[str, list[str]]:
+    """(task, models): the models the recommendation chooses among, least capable first. --model
+    names them; otherwise every registered model that serves the workload and answers the task."""
+    check_workload_name(req.workload)
+    task = req.task or DEFAULT_TASK[req.workload]
+    if task not in TASKS:
+        raise InputError(f"unknown task '{task}' (known: {', '.join(TASKS)})")
+    if req.models:
+        specs = [get_spec(name) for name in req.models]
+        for spec in specs:
+            check_serves(spec, req.workload)
+            if req.task and task not in spec.tasks:
+                raise InputError(f"{spec.name} does not answer {task} segmentation (it answers: {', '.join(spec.tasks)})")
+    else:
+        specs = [get_spec(name) for name in model_names(req.workload, task)]
+        if not specs:
+            served = ", ".join(tasks_for(req.workload)) or "none"
+            raise InputError(f"no registered model answers {task} segmentation on the '{req.workload}' workload "
+                             f"(tasks served there: {served})")
+    # Most capable last: among models that meet a target, the recommendation takes the last one.
+    ordered = sorted(enumerate(specs), key=lambda item: (item[1].quality.rank, item[0]))
+    return task, [spec.name for _, spec in ordered]
 
 
 def _score(option: Option, targets: Targets) -> float:
@@ -187,15 +193,13 @@ def _score(option: Option, targets: Targets) -> float:
 
 
 def recommend(req: RecommendRequest) -> Recommendation:
-    from segbench.advisor.advice import advice_for
-
     if not req.budget > 0:
         raise InputError(f"--budget must be more than 0 USD, got {req.budget:g}")
     req.targets.validate()
     params, loo = fitted()
     catalog = load_catalog()
     tiers = load_tiers(req.prices, req.profile, catalog=catalog)
-    models = _models(req)
+    task, models = considered(req)
     per_build: list[tuple[Build, list[Option]]] = []
     for build in builds(tiers, catalog):
         precision = req.precision or default_precision(build.spec)
@@ -265,7 +269,9 @@ def recommend(req: RecommendRequest) -> Recommendation:
         "leave_one_out_median_pct": round(loo.median, 1),
         "leave_one_out_worst_pct": round(loo.worst, 1),
         "memory_unit": MEMORY_UNIT,
+        "task": task,
         "models_considered": models,
+        "quality_order": {name: get_spec(name).quality.basis for name in models},
     }
     if not current:
         basis["note"] = STALE_FIT_NOTE

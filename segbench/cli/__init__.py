@@ -1,14 +1,13 @@
 """The `segbench` command line: a Click group whose commands live one per module here.
 
 Commands are loaded lazily (the pattern from Click's docs) so that `segbench probe` does not pay
-for importing torch, transformers and sam2. Every user-facing failure is turned into one line and
+for importing torch and the model libraries. Every user-facing failure is turned into one line and
 an exit code in `SegbenchGroup.invoke`, so `CliRunner` tests see exactly what a shell sees.
 """
 
 from __future__ import annotations
 
 import importlib
-import warnings
 
 import click
 
@@ -78,9 +77,7 @@ def cli(debug: bool) -> None:
 
 
 def main() -> None:
-    # sam2 scripts its transforms with torch.jit, which torch now warns about on every model build.
-    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
-    # Without sam2's optional CUDA extension, video post-processing skips hole filling; records say so
-    # (and `segbench doctor` explains it) instead of a multi-line warning in the middle of a progress bar.
-    warnings.filterwarnings("ignore", message=r"cannot import name '_C' from 'sam2'", category=UserWarning)
+    from segbench.families.registry import quiet_warnings
+
+    quiet_warnings()  # library chatter the families declare; records explain it instead
     cli(prog_name="segbench")

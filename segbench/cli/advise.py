@@ -10,6 +10,10 @@ from rich.table import Table
 from segbench.cli.output import console, emit_json
 from segbench.cli.params import PRICE
 from segbench.errors import InputError
+from segbench.families.base import TASKS
+from segbench.workloads.catalog import FULL, WORKLOAD_NAMES
+
+_FULL_VOLUME = "x".join(map(str, FULL.volume))
 
 
 def _resolution(text: str | None) -> tuple[int, int] | None:
@@ -34,12 +38,9 @@ def _precision(text: str) -> str | None:
 
 
 def _workload(text: str) -> str:
-    from segbench.workloads.registry import WORKLOADS
+    from segbench.families.registry import check_workload_name
 
-    value = text.strip().lower()
-    if value not in WORKLOADS:
-        raise InputError(f"unknown workload '{text}' (known: {', '.join(WORKLOADS)})")
-    return value
+    return check_workload_name(text.strip().lower())
 
 
 def _fmt(value: Any, unit: str = "") -> str:
@@ -86,14 +87,16 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.command()
 @click.option("--gpu", required=True, help="GPU name, loosely ('3060', 'rtx 4090'); 'cpu' for the CPU-only build, "
               "'this-cpu' for this machine.")
-@click.option("-m", "--model", default="sam2.1-tiny", show_default=True, help="Model name (segbench run --list-models).")
-@click.option("-w", "--workload", default="image", show_default=True, help="image | prompt | auto | video | volume.")
+@click.option("-m", "--model", default=None,
+              help="Model name (segbench run --list-models; default: the workload's default model).")
+@click.option("-w", "--workload", default="image", show_default=True, help=" | ".join(WORKLOAD_NAMES) + ".")
 @click.option("--resolution", default=None, help="Source images / video frames: 720p, 1080p, 4k or WxH.")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True,
               help="Images per batch; objects for video; windows per forward for volume.")
 @click.option("--precision", default="auto", show_default=True, help="fp32 | fp16 | bf16 | auto (what segbench run would use there).")
-@click.option("--volume", "volume_shape", default=None, help="volume: WxHxD, e.g. 512x512x200 (default).")
-@click.option("--frames", type=click.IntRange(1, 1_000_000), default=None, help="video: clip length in frames (default 300).")
+@click.option("--volume", "volume_shape", default=None, help=f"volume: WxHxD (default {_FULL_VOLUME}).")
+@click.option("--frames", type=click.IntRange(1, 1_000_000), default=None,
+              help=f"video: clip length in frames (default {FULL.frames}).")
 @click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True,
               help="volume: where sliding-window outputs are stitched.")
 @click.option("--offload-video-to-cpu", is_flag=True, help="video: keep the frames in host RAM.")
@@ -105,16 +108,18 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--from", "from_results", multiple=True, type=click.Path(),
               help="Results file/folder from segbench run on your machine: scale the prediction from it.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
-def check(gpu: str, model: str, workload: str, resolution: str | None, batch_size: int, precision: str,
+def check(gpu: str, model: str | None, workload: str, resolution: str | None, batch_size: int, precision: str,
           volume_shape: str | None, frames: int | None, aggregate_on: str, offload_video_to_cpu: bool,
           target_fps: float | None, target_latency_ms: float | None, images_per_hour: float | None,
           dataset_images: int | None, compiled: bool, from_results: tuple[str, ...], as_json: bool) -> None:
     """Will MODEL run WORKLOAD on GPU, how fast, and what could go wrong?"""
     from segbench.advisor.check import CheckRequest, Targets
     from segbench.advisor.check import check as run_check
+    from segbench.families.registry import default_model
 
+    workload = _workload(workload)
     req = CheckRequest(
-        gpu=gpu, model=model, workload=_workload(workload), resolution=_resolution(resolution),
+        gpu=gpu, model=model or default_model([workload]), workload=workload, resolution=_resolution(resolution),
         batch_size=batch_size, precision=_precision(precision), volume=_volume(volume_shape), frames=frames,
         aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu,
         targets=Targets(target_fps, target_latency_ms, images_per_hour), dataset_images=dataset_images,
@@ -163,17 +168,22 @@ def _render_check(data: dict[str, Any]) -> None:
 
 
 @click.command()
-@click.option("-w", "--workload", default="image", show_default=True, help="image | prompt | auto | video | volume.")
+@click.option("-w", "--workload", default="image", show_default=True, help=" | ".join(WORKLOAD_NAMES) + ".")
 @click.option("--budget", type=float, required=True, help="Total build budget in USD.")
 @click.option("--target-fps", type=float, default=None, help="video: frames per second wanted.")
 @click.option("--images-per-hour", type=float, default=None, help="Images (volumes, for volume) per hour wanted.")
 @click.option("--target-latency-ms", type=float, default=None, help="Latency per item wanted.")
 @click.option("--resolution", default=None, help="Source images / video frames: 720p, 1080p, 4k or WxH.")
-@click.option("--volume", "volume_shape", default=None, help="volume: WxHxD, e.g. 512x512x200 (default).")
-@click.option("-m", "--model", "models", multiple=True, help="Only these models (repeatable); default: all that fit the workload.")
+@click.option("--volume", "volume_shape", default=None, help=f"volume: WxHxD (default {_FULL_VOLUME}).")
+@click.option("-m", "--model", "models", multiple=True,
+              help="Only these models (repeatable); default: every model that serves the workload and the task.")
+@click.option("--task", type=click.Choice(TASKS), default=None,
+              help="What the segmentation answers: promptable (SAM-style), semantic, panoptic or instance "
+                   "(default: promptable; semantic for volume).")
 @click.option("--precision", default="auto", show_default=True, help="fp32 | fp16 | bf16 | auto (per device).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True)
-@click.option("--frames", type=click.IntRange(1, 1_000_000), default=None, help="video: clip length (default 300).")
+@click.option("--frames", type=click.IntRange(1, 1_000_000), default=None,
+              help=f"video: clip length (default {FULL.frames}).")
 @click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True)
 @click.option("--offload-video-to-cpu", is_flag=True, help="video: keep the frames in host RAM.")
 @click.option("--price", "prices", multiple=True, type=PRICE, help="Override a price: NAME=USD (GPU name or component key).")
@@ -182,7 +192,7 @@ def _render_check(data: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 def recommend(workload: str, budget: float, target_fps: float | None, images_per_hour: float | None,
               target_latency_ms: float | None, resolution: str | None, volume_shape: str | None,
-              models: tuple[str, ...], precision: str, batch_size: int, frames: int | None, aggregate_on: str,
+              models: tuple[str, ...], task: str | None, precision: str, batch_size: int, frames: int | None, aggregate_on: str,
               offload_video_to_cpu: bool, prices: tuple[tuple[str, float], ...], profile: str | None,
               dataset_images: int | None, as_json: bool) -> None:
     """The cheapest build and model that meet a target within a budget."""
@@ -194,6 +204,7 @@ def recommend(workload: str, budget: float, target_fps: float | None, images_per
     req = RecommendRequest(
         workload=_workload(workload), budget=budget, targets=Targets(target_fps, target_latency_ms, images_per_hour),
         resolution=_resolution(resolution), volume=_volume(volume_shape), models=tuple(parse_name_list(models)),
+        task=task,
         precision=_precision(precision), batch_size=batch_size, frames=frames, aggregate_on=aggregate_on,
         offload_video_to_cpu=offload_video_to_cpu, prices=dict(prices), profile=profile_path(profile),
         dataset_images=dataset_images,

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from segbench.cli.output import console, emit_json, err_console
-from segbench.errors import InputError
+from segbench.workloads.catalog import FULL, WORKLOAD_NAMES
 
 if TYPE_CHECKING:
     from segbench.doctor import DoctorContext, Finding
@@ -21,13 +21,11 @@ STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 
 def _request(kw: dict[str, Any]):
     from segbench.doctor.context import DoctorRequest
+    from segbench.families.registry import check_serves, default_model, get_spec
     from segbench.inputs.parsing import parse_resolution, parse_volume_shape
-    from segbench.models.registry import default_model, get_spec
 
     spec = get_spec(kw["model"] or default_model([kw["workload"]]))
-    if kw["workload"] not in spec.workloads:
-        raise InputError(f"{spec.name} does not support the '{kw['workload']}' workload "
-                         f"(it supports: {', '.join(spec.workloads)})")
+    check_serves(spec, kw["workload"])
     volume = parse_volume_shape(kw["volume"]) if kw["volume"] else None
     return DoctorRequest(
         model=spec.name,
@@ -68,7 +66,7 @@ def render(findings: list[Finding], ctx: DoctorContext) -> None:
 @click.command()
 @click.option("-m", "--model", default=None,
               help="Model to check memory and precision for (default: what `segbench run` picks for the workload).")
-@click.option("-w", "--workload", type=click.Choice(["image", "prompt", "auto", "video", "volume"]), default="image",
+@click.option("-w", "--workload", type=click.Choice(WORKLOAD_NAMES), default="image",
               show_default=True, help="Workload to check memory and precision for.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
               help="Precision you mean to run; auto is what `segbench run` picks for the device.")
@@ -76,8 +74,9 @@ def render(findings: list[Finding], ctx: DoctorContext) -> None:
               help="Images per batch; objects for video; windows per forward for volume.")
 @click.option("--resolution", default=None, help="Source image/frame size: 480p | 720p | 1080p | WxH.")
 @click.option("--frames", type=click.IntRange(2, 100000), default=None,
-              help="video: clip length (default 300); sam2 keeps every frame on the GPU.")
-@click.option("--volume", default=None, help="volume: the scan size WxHxD (default 512x512x200).")
+              help=f"video: clip length (default {FULL.frames}); video predictors keep every frame on the GPU.")
+@click.option("--volume", default=None,
+              help=f"volume: the scan size WxHxD (default {'x'.join(map(str, FULL.volume))}).")
 @click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True,
               help="cpu checks the CPU path only (host RAM, CPU precision) even where a GPU is present.")
 @click.option("--gpu", "gpu_name", default=None, metavar="NAME",

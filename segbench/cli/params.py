@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Callable
 
 import click
 
+from segbench.advisor.data.tiers import parse_price
 from segbench.errors import InputError
 
 _SIZE_UNITS = {
@@ -80,23 +80,6 @@ def parse_model_size(text: str) -> tuple[int, int]:
     if not (32 <= w <= 8192 and 32 <= h <= 8192):
         raise InputError(f"model size {w}x{h} is out of range (32..8192)")
     return h, w
-
-
-def parse_price(text: str) -> tuple[str, float]:
-    """'RTX 3060 12GB=250' -> ('RTX 3060 12GB', 250.0); 0 is allowed for a part already owned."""
-    name, sep, value = str(text).rpartition("=")
-    name = name.strip()
-    cleaned = value.strip().lstrip("$").replace(",", "").replace("_", "")
-    try:
-        price = float(cleaned) if re.fullmatch(r"\d+(\.\d+)?", cleaned) else math.nan
-    except ValueError:
-        price = math.nan
-    if not sep or not name or not math.isfinite(price) or price < 0:
-        raise InputError(
-            f"--price {text!r}: expected NAME=USD with USD >= 0, "
-            "e.g. --price 'RTX 3090=700' or --price ram-ddr4-32gb=60"
-        )
-    return name, price
 
 
 def parse_floats(text: str, count: int, what: str) -> tuple[float, ...]:

@@ -132,6 +132,11 @@ def compare(ctx: click.Context, baseline: Path, current: Path, threshold: str, m
         n = len(result.by_verdict("regressed"))
         click.echo(f"segbench: {n} regression(s) beyond {result.threshold * 100:g}%", err=True)
         ctx.exit(EXIT_FAILED)
+    if not result.compared:
+        # A gate that compared nothing has not passed: every matched point failed or lacked samples.
+        click.echo(f"segbench: error: nothing was compared: none of the {len(result.comparisons)} point(s) had "
+                   "usable results on both sides (see the table's notes)", err=True)
+        ctx.exit(EXIT_FAILED)
 
 
 @click.command()

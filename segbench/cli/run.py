@@ -13,31 +13,7 @@ from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_
 from segbench.cli.params import BOX, BYTES, INT_LIST, MODEL_SIZE, POINT, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
 from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_shape
-
-# --quick: small sweeps that finish in minutes on 2 CPU cores, same models and published sizes.
-QUICK = {
-    "batch_sizes": [1, 2],
-    "warmup": 2,
-    "min_iters": 3,
-    "min_time": 1.0,
-    "points_per_side": 8,
-    "frames": 16,
-    "volume": (128, 128, 64),
-    "depths": (64, 128, 200),
-}
-# Depths for the memory-vs-depth curve on a GPU: where 12 GB and 24 GB cards part ways for CT.
-GPU_DEPTHS = (128, 256, 512, 1000)
-FULL = {
-    "batch_sizes": [1, 2, 4, 8],
-    "warmup": 2,
-    "min_iters": 5,
-    "min_time": 3.0,
-    "points_per_side": 32,
-    "frames": 48,
-    "volume": (512, 512, 200),
-    "depths": None,  # a GPU gets GPU_DEPTHS; a CPU run none unless --depths asks
-}
-
+from segbench.workloads.catalog import FULL, QUICK, WORKLOAD_NAMES
 
 # Options `run` and `soak` share: what to run, on what, with which inputs. One list, two commands.
 SHARED_OPTIONS = [
@@ -47,8 +23,8 @@ SHARED_OPTIONS = [
         "models",
         multiple=True,
         default=(),
-        help="Model name(s), repeatable or comma-separated (default: sam2.1-tiny; monai-unet when every "
-        "workload is volume). `segbench run --list-models` shows them.",
+        help="Model name(s), repeatable or comma-separated (default: the workload's default model, "
+        "`segbench run --list-models` marks them).",
     ),
     click.option(
         "-w",
@@ -57,7 +33,7 @@ SHARED_OPTIONS = [
         multiple=True,
         default=("image",),
         show_default=True,
-        help="image | prompt | auto | video | volume (repeatable or comma-separated).",
+        help=f"{' | '.join(WORKLOAD_NAMES)} (repeatable or comma-separated).",
     ),
     click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps."),
     click.option(
@@ -79,7 +55,7 @@ SHARED_OPTIONS = [
         "--checkpoint",
         type=click.Path(dir_okay=True),
         default=None,
-        help="SAM 2.1/MONAI .pt file, or a Hugging Face model directory for Mask2Former.",
+        help="Pretrained weights for the one --model: a .pt/.safetensors file or a Hugging Face model directory.",
     ),
     click.option(
         "-i",
@@ -108,13 +84,13 @@ SHARED_OPTIONS = [
         type=click.Choice(["relaxed", "default"]),
         default="relaxed",
         show_default=True,
-        help="auto: relaxed filters (realistic post-processing load with random weights) or sam2's defaults.",
+        help="auto: relaxed filters (realistic post-processing load with random weights) or the generator's own defaults.",
     ),
     click.option(
         "--frames",
         type=click.IntRange(2, 100000),
         default=None,
-        help="video: synthetic clip length (default 48; quick 16).",
+        help=f"video: synthetic clip length (default {FULL.frames}; quick {QUICK.frames}).",
     ),
     click.option(
         "--prompt",
@@ -145,7 +121,8 @@ SHARED_OPTIONS = [
         "--volume",
         "volume_shape",
         default=None,
-        help="volume: synthetic phantom WxHxD (default 512x512x200; quick 128x128x64).",
+        help="volume: synthetic phantom WxHxD (default {}; quick {}).".format(
+            "x".join(map(str, FULL.volume)), "x".join(map(str, QUICK.volume))),
     ),
     click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96)."),
     click.option(
@@ -194,7 +171,7 @@ def shared_options(command):
     "--warmup",
     type=click.IntRange(0, 1000),
     default=None,
-    help="Untimed iterations first (default 2: sam2's TorchScript transforms compile on their first two calls).",
+    help="Untimed iterations first (default 2: TorchScript transforms compile on their first two calls).",
 )
 @click.option(
     "--min-iters",
@@ -226,88 +203,123 @@ def shared_options(command):
     help="Host RAM ceiling (e.g. 8G): allocations beyond it become an OOM result.",
 )
 @click.option("--no-flops", is_flag=True, help="Skip counting model FLOPs.")
+@click.option(
+    "--launcher",
+    type=click.Choice(["process", "inline"]),
+    default="process",
+    show_default=True,
+    help="process: each model's points in a fresh process (a crash is a failed row); inline: in this one.",
+)
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None,
+              help="Replay a saved plan (YAML or JSON); the options that choose points come from the file.")
+@click.option("--save-plan", type=click.Path(dir_okay=False), default=None,
+              help="Write the plan these options make to FILE (YAML, or JSON for *.json) and exit.")
 @click.option("--list-models", is_flag=True, help="List the registered models and exit.")
-def run(**kw: Any) -> None:
+@click.pass_context
+def run(ctx: click.Context, **kw: Any) -> None:
     """Time models on this machine and record the results."""
     if kw["list_models"]:
         _list_models(kw["as_json"])
         return
-    from segbench.records.store import reserved
-    from segbench.sweep import execute, validate
+    from segbench.bench.plan import Plan, validate
+    from segbench.bench.runner import execute
 
-    plan = build_plan(kw)
+    plan = Plan.load(kw["plan_file"]) if kw["plan_file"] else build_plan(kw)
+    if kw["plan_file"]:
+        _refuse_point_options(ctx)
     validate(plan)  # every name and number checked before anything is printed or loaded
-    environment = environment_for(plan.device)
-    err_console.print(f"[bold]segbench run[/] on {environment['hardware']} → {plan.output}")
-    with reserved(plan.output), sigterm_as_interrupt(), ProgressObserver() as observer:
-        records = execute(plan, environment, observer)
+    if kw["save_plan"]:
+        saved = plan.save(kw["save_plan"])
+        err_console.print(f"plan of {len(plan.points())} point(s) written to {saved}; "
+                          f"replay it with: segbench run --plan {saved}")
+        return
+    output = output_path(kw)
+    err_console.print(f"[bold]segbench run[/] on {hardware_label(plan)} → {output}")
+    with sigterm_as_interrupt(), ProgressObserver() as observer:
+        records = execute(plan, output, observer)
     if kw["as_json"]:
         emit_json([r.to_dict() for r in records])
     else:
         _table(records)
-    err_console.print(f"{len(records)} record(s) written to {plan.output}")
+    err_console.print(f"{len(records)} record(s) written to {output}")
     if any(r.status == "error" for r in records):
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
-def build_plan(kw: dict[str, Any]):
-    from segbench.measure.device import default_precision, resolve_device
-    from segbench.measure.harness import MeasureSettings
-    from segbench.models.registry import default_model
-    from segbench.records.store import new_results_path
-    from segbench.sweep import RunPlan
-    from segbench.workloads.base import WorkloadOptions
+# What a plan file decides; given on the command line beside --plan they would be silently ignored.
+_OUTPUT_OPTIONS = {"plan_file", "save_plan", "output", "as_json", "list_models"}
 
-    preset = QUICK if kw["quick"] else FULL
-    workloads = parse_name_list(kw["workloads"])
+
+def _refuse_point_options(ctx: click.Context) -> None:
+    from click.core import ParameterSource
+
+    given = [name for name in ctx.params if name not in _OUTPUT_OPTIONS
+             and ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise InputError(f"--plan replays the saved plan: {flags} would be ignored; edit the plan file instead")
+
+
+def output_path(kw: dict[str, Any]) -> Path:
+    from segbench.bench.sink import check_results_file
+    from segbench.records.store import new_results_path
+
+    output = Path(kw["output"]) if kw["output"] else new_results_path()
+    check_results_file(output)
+    return output
+
+
+def hardware_label(plan) -> str:
+    from segbench.measure.device import resolve_device
+    from segbench.probe import collect
+    from segbench.records.environment import hardware_name
+
+    return hardware_name(resolve_device(plan.device), collect())
+
+
+def build_plan(kw: dict[str, Any]):
+    """The plan the command-line options describe (`segbench.bench.presets` fills in the rest)."""
+    from segbench.bench.presets import make_plan
+
     for path in kw["inputs"]:
         if not Path(path).exists():
             raise InputError(f"input not found: {path}")
-    device = resolve_device(kw["device"])
-    precisions = parse_name_list([kw["precisions"]])
-    precisions = [default_precision(device) if p == "auto" else p for p in precisions]
-    batch_sizes = kw.get("sw_batch_size") or kw.get("objects") or kw.get("batch_sizes") or preset["batch_sizes"]
-    settings = MeasureSettings(
-        warmup=preset["warmup"] if kw.get("warmup") is None else kw["warmup"],
-        min_iters=kw.get("min_iters") or preset["min_iters"],
-        min_time_s=preset["min_time"] if kw.get("min_time") is None else kw["min_time"],
-    )
-    options = WorkloadOptions(
-        inputs=tuple(kw["inputs"]),
-        source_size=_optional(parse_resolution, kw["resolution"]),
-        points_per_side=kw["points_per_side"] or preset["points_per_side"],
-        points_per_batch=kw["points_per_batch"],
-        auto_mode=kw["auto_mode"],
-        frames=kw["frames"] or preset["frames"],
-        prompt=kw["prompt"],
-        points=tuple(kw["points"]),
-        boxes=tuple(kw["boxes"]),
-        offload_video_to_cpu=kw["offload_video_to_cpu"],
-        offload_state_to_cpu=kw["offload_state_to_cpu"],
-        volume=_optional(parse_volume_shape, kw["volume_shape"]) or preset["volume"],
-        roi=_optional(parse_roi, kw["roi"]),
-        overlap=kw["overlap"],
-        aggregate_on=kw["aggregate_on"],
-        depths=tuple(kw.get("depths") or preset["depths"] or (GPU_DEPTHS if device.type == "cuda" else ())),
-    )
-    output = Path(kw["output"]) if kw["output"] else new_results_path()
-    if output.exists() and not output.is_file():
-        raise InputError(f"--output {output} is not a file")
-    return RunPlan(
-        models=parse_name_list(kw["models"]) or [default_model(workloads)],
-        workloads=workloads,
-        precisions=precisions,
-        batch_sizes=list(batch_sizes),
-        device=device,
-        output=output,
+    options = {
+        "inputs": tuple(kw["inputs"]),
+        "source_size": _optional(parse_resolution, kw["resolution"]),
+        "points_per_side": kw["points_per_side"],
+        "points_per_batch": kw["points_per_batch"],
+        "auto_mode": kw["auto_mode"],
+        "frames": kw["frames"],
+        "prompt": kw["prompt"],
+        "points": tuple(kw["points"]),
+        "boxes": tuple(kw["boxes"]),
+        "offload_video_to_cpu": kw["offload_video_to_cpu"],
+        "offload_state_to_cpu": kw["offload_state_to_cpu"],
+        "volume": _optional(parse_volume_shape, kw["volume_shape"]),
+        "roi": _optional(parse_roi, kw["roi"]),
+        "overlap": kw["overlap"],
+        "aggregate_on": kw["aggregate_on"],
+        "depths": tuple(kw["depths"]) if kw.get("depths") else None,
+    }
+    return make_plan(
+        parse_name_list(kw["models"]),
+        parse_name_list(kw["workloads"]),
+        quick=kw["quick"],
+        device=kw["device"],
+        precisions=parse_name_list([kw["precisions"]]),
+        batch_sizes=kw.get("sw_batch_size") or kw.get("objects") or kw.get("batch_sizes"),
+        warmup=kw.get("warmup"),
+        min_iters=kw.get("min_iters"),
+        min_time_s=kw.get("min_time"),
         weights=kw["weights"],
         checkpoint=kw["checkpoint"],
         resolution=kw["model_size"],
-        settings=settings,
         options=options,
         max_ram_bytes=kw.get("max_ram"),
         telemetry_interval_s=kw["telemetry_interval"] or None,
         count_flops=not kw.get("no_flops"),
+        launcher=kw.get("launcher", "process"),
     )
 
 
@@ -315,29 +327,32 @@ def _optional(parser: Callable[[str], Any], text: str | None) -> Any:
     return None if text is None else parser(text)
 
 
-def environment_for(device) -> dict[str, Any]:
-    from segbench.records.environment import fingerprint
-
-    return fingerprint(device)
-
-
 def _list_models(as_json: bool) -> None:
-    from segbench.models.registry import MODELS
+    from segbench.families.registry import default_model, families
 
+    defaults: dict[str, list[str]] = {}
+    for workload in WORKLOAD_NAMES:
+        try:
+            defaults.setdefault(default_model([workload]), []).append(workload)
+        except InputError:  # no family declares a default for it
+            pass
     rows = []
-    for spec in MODELS.values():
-        # (h, w) for 2D models is shown as WxH; 3D rois are already (w, h, d).
-        size = spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution
-        rows.append({"name": spec.name, "family": spec.family, "workloads": list(spec.workloads),
-                     "published_size": "x".join(map(str, size)), "description": spec.description})
+    for family in families().values():
+        for spec in family.models:
+            # (h, w) for 2D models is shown as WxH; 3D rois are already (w, h, d).
+            size = spec.default_resolution[::-1] if len(spec.default_resolution) == 2 else spec.default_resolution
+            rows.append({"name": spec.name, "family": spec.family, "workloads": list(spec.workloads),
+                         "tasks": list(spec.tasks), "published_size": "x".join(map(str, size)),
+                         "default_for": defaults.get(spec.name, []), "description": spec.description})
     if as_json:
         emit_json(rows)
         return
     table = Table(title="Registered models")
-    for column in ("name", "family", "workloads", "published size", "description"):
+    for column in ("name", "family", "workloads", "tasks", "published size", "default for", "description"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], row["family"], ", ".join(row["workloads"]), row["published_size"], row["description"])
+        table.add_row(row["name"], row["family"], ", ".join(row["workloads"]), ", ".join(row["tasks"]),
+                      row["published_size"], ", ".join(row["default_for"]) or "-", row["description"])
     console().print(table)
 
 
@@ -361,7 +376,7 @@ class ProgressObserver:
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(*exc)
 
-    def point_started(self, label: str, min_iters: int) -> None:
+    def point_started(self, label: str, min_iters: int, point: Any = None) -> None:
         self.task = self.progress.add_task(label, total=min_iters, last="warm-up")
 
     def sample(self, index: int, seconds: float) -> None:

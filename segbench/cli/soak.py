@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
-from segbench.cli.run import ProgressObserver, build_plan, environment_for, shared_options
+from segbench.cli.run import ProgressObserver, build_plan, hardware_label, output_path, shared_options
 from segbench.errors import InputError
 
 
@@ -40,22 +40,23 @@ from segbench.errors import InputError
 )
 def soak(**kw: Any) -> None:
     """Keep one workload running and say whether this machine throttles under sustained load."""
-    from segbench.records.store import reserved
-    from segbench.sustained import SoakSettings, run_soak
-    from segbench.sweep import validate
+    from segbench.bench.plan import SoakSettings, validate
+    from segbench.bench.runner import execute
 
     kw["batch_sizes"] = [kw.pop("batch_size")]
+    kw["launcher"] = "inline"  # one model, watched as it heats up: no process to isolate it from
     plan = build_plan(kw)
     if len(plan.models) != 1 or len(plan.workloads) != 1 or len(plan.precisions) != 1:
         raise InputError("soak runs one model, one workload and one precision at a time")
-    validate(plan)
-    settings = SoakSettings(
+    plan.kind = "soak"
+    plan.soak = SoakSettings(
         minutes=kw["minutes"], window_s=kw["window_s"] or (5.0 if kw["quick"] else 30.0), max_temp_c=kw["max_temp"]
     )
-    environment = environment_for(plan.device)
-    err_console.print(f"[bold]segbench soak[/] {settings.minutes:g} min on {environment['hardware']} → {plan.output}")
-    with reserved(plan.output), sigterm_as_interrupt(), ProgressObserver() as observer:
-        record = run_soak(plan, settings, environment, observer)
+    validate(plan)
+    output = output_path(kw)
+    err_console.print(f"[bold]segbench soak[/] {plan.soak.minutes:g} min on {hardware_label(plan)} → {output}")
+    with sigterm_as_interrupt(), ProgressObserver() as observer:
+        (record,) = execute(plan, output, observer)
     if kw["as_json"]:
         emit_json(record.to_dict())
         return

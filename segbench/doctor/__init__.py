@@ -1,10 +1,10 @@
 """`segbench doctor`: find what breaks first on this machine (or a GPU about to be bought).
 
-    ctx = gather(DoctorRequest(model="sam2.1-large", workload="video"))   # facts, once
+    ctx = gather(DoctorRequest(workload="video"))                          # facts, once
     findings = run_checks(ctx)                                             # ok / warn / fail / skipped
     exit_code(findings)                                                    # 1 when something fails
 
-Every outside boundary (the pynvml module, torch's CUDA state, host facts, the sam2 extension,
+Every outside boundary (the pynvml module, torch's CUDA state, host facts, the families' extensions,
 the memory model, the GPU catalog) is a parameter of `gather`, so tests use fakes.
 """
 
@@ -12,8 +12,8 @@ from segbench.doctor.checks import CHECKS, run_checks
 from segbench.doctor.context import (
     DoctorContext,
     DoctorRequest,
+    ExtensionState,
     MemoryNeed,
-    Sam2Extension,
     TargetGPU,
     gather,
 )
@@ -30,7 +30,7 @@ __all__ = [
     "Finding",
     "HostFacts",
     "MemoryNeed",
-    "Sam2Extension",
+    "ExtensionState",
     "TargetGPU",
     "TorchCudaState",
     "counts",

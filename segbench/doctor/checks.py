@@ -25,7 +25,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("torch.cuda", checks_driver.torch_sees_gpu),
     ("arch", checks_driver.compute_capability),
     ("precision", checks_precision.precision),
-    ("sam2.extension", checks_precision.sam2_extension),
+    ("extensions", checks_precision.extensions),
     ("memory", checks_memory.memory),
     ("gpu.health", checks_gpu.gpu_health),
     ("host.cpu_frequency", checks_host.cpu_frequency),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from segbench.cli.output import fmt_bytes
 from segbench.doctor.context import DoctorContext, gpu_label
 from segbench.doctor.findings import Finding, ok, skipped, warn
+from segbench.formatting import fmt_bytes
 from segbench.probe.nvml import reason_category, throttling
 
 IDLE_UTIL_PCT = 10

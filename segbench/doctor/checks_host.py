@@ -6,9 +6,9 @@ import math
 import tempfile
 from pathlib import Path
 
-from segbench.cli.output import fmt_bytes
 from segbench.doctor.context import DoctorContext
 from segbench.doctor.findings import Finding, fail, ok, skipped, warn
+from segbench.formatting import fmt_bytes
 
 GiB = 1024**3
 MiB = 1024**2

@@ -7,7 +7,7 @@ rule (`oom` at 90 % of the memory), so `doctor` and `check` never disagree.
 
 from __future__ import annotations
 
-from segbench.cli.output import fmt_bytes
+from segbench.advisor.limits import OOM_HEADROOM
 from segbench.doctor.context import (
     DoctorContext,
     MemoryNeed,
@@ -17,6 +17,7 @@ from segbench.doctor.context import (
     parse_cc,
 )
 from segbench.doctor.findings import Finding, fail, ok, skipped, warn
+from segbench.formatting import fmt_bytes
 
 GiB = 1024**3
 
@@ -42,8 +43,6 @@ def _fixes(ctx: DoctorContext, on_gpu: bool) -> str:
 
 def _verdict(fid: str, title: str, need: float, available: float, where: str,
              ctx: DoctorContext, on_gpu: bool, est: MemoryNeed, **details) -> Finding:
-    from segbench.advisor.check import OOM_HEADROOM
-
     details.update(need_bytes=int(need), available_bytes=int(available), notes=list(est.notes))
     what = f"{ctx.request.model} {ctx.request.workload} (batch {ctx.request.batch_size})"
     has = f"{fmt_bytes(available)} {where}"

@@ -1,4 +1,4 @@
-"""Precision and sam2's optional CUDA extension: what runs slowly or silently does less."""
+"""Precision, and the families' optional compiled extensions: what runs slowly or silently does less."""
 
 from __future__ import annotations
 
@@ -10,14 +10,7 @@ from segbench.doctor.context import (
     parse_cc,
 )
 from segbench.doctor.findings import Finding, fail, ok, skipped, warn
-from segbench.models.registry import get_spec
-
-# sam2's video predictor keeps its memory features in bf16 whatever the autocast, and its
-# examples run under torch.autocast("cuda", dtype=torch.bfloat16); sam2 on a volume is the same path.
-BF16_WORKLOADS = ("video", "volume")
-
-SAM2_BUILD = ("SAM2_BUILD_CUDA=1 SAM2_BUILD_ALLOW_ERRORS=0 pip install -v --no-build-isolation --no-cache-dir "
-              "--force-reinstall --no-deps sam2=={version}")
+from segbench.families.registry import families, family_of
 
 
 def _half_fix(cc: tuple[int, int]) -> str:
@@ -25,8 +18,9 @@ def _half_fix(cc: tuple[int, int]) -> str:
     return "--precision fp16" if cc >= (7, 0) else "--precision fp32 (no tensor cores before compute capability 7.0)"
 
 
-def _uses_sam2_video(ctx: DoctorContext) -> bool:
-    return get_spec(ctx.request.model).family == "sam2" and ctx.request.workload in BF16_WORKLOADS
+def _bf16_state(ctx: DoctorContext) -> str | None:
+    """Why the request's library keeps state in bf16 whatever the autocast, if it does."""
+    return family_of(ctx.request.model).bf16_state.get(ctx.request.workload)
 
 
 def _gpu_precision(ctx: DoctorContext, fid: str, label: str, cc: tuple[int, int] | None) -> Finding:
@@ -39,9 +33,9 @@ def _gpu_precision(ctx: DoctorContext, fid: str, label: str, cc: tuple[int, int]
     if precision == "bf16" and cc < (8, 0):
         return fail(fid, title, f"bf16 needs compute capability 8.0 (Ampere) or newer; {label} is {cc_text}, where bf16 "
                     "is emulated at a fraction of the speed or fails (segbench run refuses it).", _half_fix(cc), **details)
-    if _uses_sam2_video(ctx) and cc < (8, 0):
-        return warn(fid, title, f"sam2's video predictor stores its memory bank in bf16 and its examples autocast to "
-                    f"bf16 on CUDA; on compute capability {cc_text} bf16 is emulated, so propagation is slow.",
+    why = _bf16_state(ctx)
+    if why and cc < (8, 0):
+        return warn(fid, title, f"{why}; on compute capability {cc_text} bf16 is emulated, so propagation is slow.",
                     f"run with {_half_fix(cc)}; in your own code use torch.autocast('cuda', dtype=torch.float16) "
                     "instead of torch.bfloat16.", **details)
     if precision == "fp16" and cc < (7, 0):
@@ -78,25 +72,33 @@ def precision(ctx: DoctorContext) -> list[Finding]:
     return findings
 
 
-def sam2_extension(ctx: DoctorContext) -> list[Finding]:
-    fid, title = "sam2.extension", "sam2 CUDA extension (sam2._C)"
-    ext = ctx.sam2
-    if not ext.installed:
-        return [skipped(fid, title, "sam2 is not installed, so SAM 2.1 models cannot run at all.",
-                        "pip install sam2 (see the README's install command)")]
-    if ext.loaded:
-        return [ok(fid, title, f"sam2 {ext.version or ''} has its CUDA extension: video masks get their small holes filled.")]
-    if ctx.runs_on_cpu:
-        return [skipped(fid, title, "Not built; it is a CUDA kernel, so on the CPU sam2's video post-processing "
-                        "skips hole filling either way.")]
-    build = SAM2_BUILD.format(version=ext.version or "1.1.0")
+def extensions(ctx: DoctorContext) -> list[Finding]:
+    """One row per optional compiled extension a registered family declares."""
+    family = family_of(ctx.request.model)
+    out = []
+    for owner in families().values():
+        for ext in owner.extensions:
+            used = owner.name == family.name and ctx.request.workload in ext.used_by
+            out.append(_extension(ctx, ext, ctx.extensions.get(ext.module), used))
+    return out
+
+
+def _extension(ctx: DoctorContext, ext, state, used: bool) -> Finding:
+    fid, title = f"{ext.package}.extension", f"{ext.package} CUDA extension ({ext.module})"
+    if state is None or not state.installed:
+        return skipped(fid, title, f"{ext.package} is not installed, so its models cannot run at all.",
+                       f"pip install {ext.package} (see the README's install command)")
+    if state.loaded:
+        return ok(fid, title, f"{ext.package} {state.version or ''} has its compiled extension: nothing is skipped.")
+    if ctx.runs_on_cpu and ext.gpu_only:
+        return skipped(fid, title, f"Not built; it is a CUDA kernel, so on the CPU {ext.package} does without it "
+                       "either way.")
+    build = ext.build.format(version=state.version or "")
     cuda = ctx.torch.torch_cuda_version or "<torch's CUDA>"
-    fix = f"{build} (with nvcc from a CUDA {cuda} toolkit on PATH; `python -c 'import sam2._C'` then succeeds)"
-    broken = ext.error and "No module named" not in ext.error
+    fix = f"{build} (with nvcc from a CUDA {cuda} toolkit on PATH; `python -c 'import {ext.module}'` then succeeds)"
+    broken = state.error and "No module named" not in state.error
     what = "is built but fails to load (built against another torch?)" if broken else "is not built"
-    lost = ("sam2's video predictor then skips filling holes of up to 8 pixels in its low-resolution masks, "
-            "warns on every frame, and masks may keep small holes")
-    if not _uses_sam2_video(ctx):
-        return [ok(fid, title, f"It {what}; the {ctx.request.workload} workload of {ctx.request.model} does not use it "
-                   f"(only video and volume propagation do: {lost}).", error=ext.error, fix=fix)]
-    return [warn(fid, title, f"It {what}: {lost}.", fix, error=ext.error)]
+    if not used:
+        return ok(fid, title, f"It {what}; the {ctx.request.workload} workload of {ctx.request.model} does not use it "
+                  f"(only {' and '.join(ext.used_by)} do: {ext.lost}).", error=state.error, fix=fix)
+    return warn(fid, title, f"It {what}: {ext.lost}.", fix, error=state.error)

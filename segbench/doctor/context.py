@@ -2,8 +2,8 @@
 
 Checks are plain functions of a `DoctorContext`, so a test builds one from fakes (a `FakeNVML`,
 a hand-made `TorchCudaState`, a `HostFacts`) and asserts on the findings. Each outside boundary
-is a parameter of `gather()`: the NVML module, the torch state, the host facts, the sam2
-extension probe, the memory model and the catalog lookup for `--gpu`.
+is a parameter of `gather()`: the NVML module, the torch state, the host facts, the families'
+optional extensions, the memory model and the catalog lookup for `--gpu`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from segbench.errors import InputError
 class DoctorRequest:
     """What the user means to run (the `segbench run` options that decide memory and precision)."""
 
-    model: str = "sam2.1-tiny"  # segbench run's default
+    model: str = ""  # empty: what `segbench run` picks for the workload
     workload: str = "image"
     precision: str | None = None  # None: what `segbench run` picks for the device
     batch_size: int = 1
@@ -37,6 +37,12 @@ class DoctorRequest:
     results_dir: Path = Path("results")
     checkpoints_dir: Path | None = None  # None: where downloads land (the Hugging Face cache)
     gpu: str | None = None  # --gpu NAME: a GPU to buy instead of the ones installed
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            from segbench.families.registry import default_model
+
+            object.__setattr__(self, "model", default_model([self.workload]))
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,12 @@ class MemoryNeed:
 
 
 @dataclass(frozen=True)
-class Sam2Extension:
-    installed: bool  # the sam2 package is importable
+class ExtensionState:
+    """Whether a family's optional compiled extension (segbench.families.base.Extension) loads here."""
+
+    installed: bool  # the package that ships it is importable
     version: str | None = None
-    loaded: bool = False  # `sam2._C` imports
+    loaded: bool = False  # the extension module imports
     error: str | None = None  # why it did not
 
 
@@ -81,7 +89,7 @@ class DoctorContext:
     gpus: list[dict[str, Any]]  # segbench.probe GPU facts, NVML order
     gpu_note: str | None  # why `gpus` is empty
     disk: list[dict[str, Any]]  # segbench.probe.host.disk_info for results and checkpoints
-    sam2: Sam2Extension
+    extensions: dict[str, ExtensionState]  # extension module -> its state
     target: TargetGPU | None = None
     estimate_memory: MemoryEstimator | None = None
     notes: list[str] = field(default_factory=list)
@@ -109,42 +117,45 @@ class DoctorContext:
 # ----------------------------------------------------------------------------- default boundaries
 
 
-def probe_sam2_extension() -> Sam2Extension:
-    """Whether sam2's optional CUDA extension (`sam2._C`, connected components) loads."""
-    if importlib.util.find_spec("sam2") is None:
-        return Sam2Extension(installed=False)
+def probe_extension(module: str, package: str) -> ExtensionState:
+    """Whether an optional compiled extension (e.g. a family's CUDA kernels) loads."""
+    if importlib.util.find_spec(package) is None:
+        return ExtensionState(installed=False)
     try:
-        version = importlib.metadata.version("sam2")
+        version = importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         version = None
     try:
-        import torch  # noqa: F401 - the extension links against libtorch, which must be loaded first
+        import torch  # noqa: F401 - extensions link against libtorch, which must be loaded first
 
-        importlib.import_module("sam2._C")
+        importlib.import_module(module)
     except Exception as exc:  # ImportError, or OSError for an extension built against another torch
-        return Sam2Extension(installed=True, version=version, loaded=False, error=f"{type(exc).__name__}: {exc}")
-    return Sam2Extension(installed=True, version=version, loaded=True)
+        return ExtensionState(installed=True, version=version, loaded=False, error=f"{type(exc).__name__}: {exc}")
+    return ExtensionState(installed=True, version=version, loaded=True)
+
+
+def probe_extensions() -> dict[str, ExtensionState]:
+    from segbench.families.registry import families
+
+    return {ext.module: probe_extension(ext.module, ext.package)
+            for family in families().values() for ext in family.extensions}
 
 
 def footprint_estimate(request: DoctorRequest, precision: str) -> MemoryNeed:
-    """The advisor's memory model (segbench.advisor.footprint) for one configuration."""
-    from segbench.advisor.footprint import Query, footprint
-    from segbench.advisor.memory import device_peak_bytes, host_peak_bytes
+    """The advisor's memory model for one configuration (the numbers `segbench check` gives)."""
+    from segbench.advisor import memory_need
 
-    optional = {"frames": request.frames} if request.frames else {}
-    fp = footprint(Query(
-        model=request.model, workload=request.workload, precision=precision, batch_size=request.batch_size,
-        resolution=request.resolution, volume=request.volume, **optional,
-    ))
-    return MemoryNeed(device_bytes=device_peak_bytes(fp), host_bytes=host_peak_bytes(fp, on_cpu=False),
-                      cpu_run_bytes=host_peak_bytes(fp, on_cpu=True), notes=tuple(fp.notes))
+    need = memory_need(request.model, request.workload, precision, batch_size=request.batch_size,
+                       resolution=request.resolution, frames=request.frames, volume=request.volume)
+    return MemoryNeed(device_bytes=need.device_bytes, host_bytes=need.host_bytes, cpu_run_bytes=need.cpu_run_bytes,
+                      notes=need.notes)
 
 
 def catalog_target(name: str) -> TargetGPU:
-    """A GPU from the advisor catalog (profiles/gpus.yaml); InputError for unknown names and CPUs."""
-    from segbench.advisor.catalog import load_catalog
+    """A GPU from the advisor catalog; InputError for unknown names and CPUs."""
+    from segbench.advisor import find_device
 
-    match = load_catalog().match(name)
+    match = find_device(name)
     spec = match.spec
     if getattr(spec, "kind", "gpu") != "gpu":
         raise InputError(f"--gpu {name}: '{spec.name}' is a CPU; check the CPU path with --device cpu instead")
@@ -177,7 +188,7 @@ def gather(
     nvml: Any = None,
     torch_state: TorchCudaState | None = None,
     host: HostFacts | None = None,
-    sam2: Sam2Extension | None = None,
+    extensions: dict[str, ExtensionState] | None = None,
     estimate_memory: MemoryEstimator | None = footprint_estimate,
     resolve_target: Callable[[str], TargetGPU] = catalog_target,
     environ: Mapping[str, str] | None = None,
@@ -198,7 +209,7 @@ def gather(
         gpu_note=gpu_note,
         disk=disk_info({"results": Path(request.results_dir).expanduser().absolute(),
                         "checkpoints": Path(checkpoints).expanduser().absolute()}),
-        sam2=sam2 if sam2 is not None else probe_sam2_extension(),
+        extensions=extensions if extensions is not None else probe_extensions(),
         target=target,
         estimate_memory=estimate_memory,
     )

@@ -1,24 +1,13 @@
-"""Counting model FLOPs without running the model at full cost.
+"""What share of a device's peak a measured step reached.
 
-Counted on the `meta` device: no arithmetic happens, and attention decomposes into the matmuls
-FlopCounterMode knows. On CPU tensors the fused attention kernel is not counted at all (SAM 2.1
-tiny's encoder shows 207 instead of 292 GFLOP at 1024x1024), so counting on real tensors would
-understate every transformer.
+The FLOPs come from `segbench.cost`, counted on the `meta` device: no arithmetic happens, and
+attention is counted as the fused kernel runs it. (On CPU tensors the fused attention kernel is not
+counted at all: SAM 2.1 tiny's encoder shows 207 instead of 292 GFLOP at 1024x1024.)
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
-
-def count_flops(run: Callable[[], Any]) -> int:
-    """FLOPs (multiply-add = 2) of `run()`, which must only touch meta tensors."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        run()
-    return int(counter.get_total_flops())
+from typing import Any
 
 
 def achieved(flops_per_step: int | None, seconds_per_step: float | None, peak_tflops: float | None) -> dict[str, Any]:

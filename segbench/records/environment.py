@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-_PACKAGES = ("segbench", "torch", "torchvision", "sam2", "transformers", "monai", "numpy", "nvidia-ml-py")
+# Besides these, every registered family's libraries (segbench.families.registry.distributions).
+_PACKAGES = ("segbench", "torch", "torchvision", "numpy", "nvidia-ml-py")
 # Variables that change how fast torch runs on the CPU; recorded when set.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_AFFINITY", "CUDA_VISIBLE_DEVICES",
                 "CUDA_DEVICE_ORDER", "PYTORCH_CUDA_ALLOC_CONF")
@@ -28,8 +29,10 @@ def math_settings() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str | None]:
+    from segbench.families.registry import distributions
+
     out: dict[str, str | None] = {}
-    for name in _PACKAGES:
+    for name in dict.fromkeys((*_PACKAGES, *distributions())):
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -91,6 +94,7 @@ def fingerprint(device: torch.device, probe: dict[str, Any] | None = None) -> di
         "hardware": hardware_name(device, probe),
         "device": str(device),
         "host": socket.gethostname(),
+        "pid": os.getpid(),  # the process that measured (the process launcher runs one per model)
         "os": platform.platform(),
         "python": platform.python_version(),
         "cpu": probe.get("cpu"),

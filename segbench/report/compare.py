@@ -92,6 +92,11 @@ class CompareResult:
     def regressed(self) -> bool:
         return bool(self.by_verdict(REGRESSED))
 
+    @property
+    def compared(self) -> int:
+        """Points that got a verdict from the statistics (regressed, improved or unchanged)."""
+        return sum(1 for c in self.comparisons if c.estimate is not None and c.verdict != NOT_COMPARED)
+
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for c in self.comparisons:
@@ -106,6 +111,7 @@ class CompareResult:
             "baseline_hardware": self.baseline_hardware,
             "current_hardware": self.current_hardware,
             "regressed": self.regressed,
+            "compared": self.compared,
             "counts": self.counts(),
             "warnings": self.warnings,
             "comparisons": [c.to_dict() for c in self.comparisons],

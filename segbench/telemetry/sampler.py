@@ -240,8 +240,14 @@ class TelemetrySampler:
 
     def write_sidecar(self, path: str | Path, record_id: str) -> Path:
         """Append every sample, tagged with `record_id`, to the sidecar of results file `path`."""
-        target = sidecar_path(path)
-        lines = "".join(json.dumps({"record_id": record_id, **s}, sort_keys=True) + "\n" for s in self.samples)
-        atomic_append_text(target, lines)
+        target = write_sidecar(path, record_id, self.samples)
         self._sidecar = str(target)
         return target
+
+
+def write_sidecar(path: str | Path, record_id: str, samples: Sequence[dict[str, Any]]) -> Path:
+    """Append `samples`, tagged with `record_id`, to the sidecar of results file `path`."""
+    target = sidecar_path(path)
+    lines = "".join(json.dumps({"record_id": record_id, **s}, sort_keys=True) + "\n" for s in samples)
+    atomic_append_text(target, lines)
+    return target

@@ -9,8 +9,9 @@ from typing import Any, Callable
 import torch
 
 from segbench.errors import InputError
+from segbench.families.base import LoadedModel
 from segbench.measure.harness import Measurement, MeasureSettings
-from segbench.models.base import LoadedModel
+from segbench.workloads.catalog import FULL
 
 
 @dataclass
@@ -18,11 +19,12 @@ class WorkloadOptions:
     """Everything a workload may take from the command line; each workload reads what it needs."""
 
     inputs: tuple[str, ...] = ()  # image files/folders, a video, a volume; empty: synthetic
-    source_size: tuple[int, int] | None = None  # (h, w) of synthetic images/frames
-    points_per_side: int = 32  # auto: the point grid of the automatic mask generator
-    points_per_batch: int = 64  # auto: points decoded per forward of the mask decoder
+    source_size: tuple[int, int] | None = None  # (h, w) of synthetic images and frames; None: the defaults
+    video_size: tuple[int, int] = FULL.video_size  # (h, w) of synthetic frames when source_size is None
+    points_per_side: int = FULL.points_per_side  # auto: the point grid of the automatic mask generator
+    points_per_batch: int = FULL.points_per_batch  # auto: points decoded per forward of the mask decoder
     auto_mode: str = "relaxed"  # auto: "default" thresholds or "relaxed" (realistic post-processing load)
-    frames: int = 24  # video: clip length when synthetic
+    frames: int = FULL.frames  # video: clip length when synthetic
     prompt: str = "point"  # video/volume-sam: "point" or "box" on the first frame
     points: tuple[tuple[float, float], ...] = ()  # user prompts (x, y) in input pixels; empty: generated
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # user boxes (x0, y0, x1, y1) in input pixels
@@ -30,9 +32,9 @@ class WorkloadOptions:
     offload_state_to_cpu: bool = False
     volume: tuple[int, int, int] | None = None  # volume: synthetic phantom size (w, h, d)
     roi: tuple[int, int, int] | None = None  # volume: sliding-window size (w, h, d)
-    overlap: float = 0.25
+    overlap: float = FULL.overlap
     aggregate_on: str = "device"  # volume: where sliding-window outputs are stitched ("cpu" or "device")
-    depths: tuple[int, ...] = ()  # volume: extra depths for the memory-vs-depth curve
+    depths: tuple[int, ...] | None = None  # volume: extra depths for the memory-vs-depth curve; None: the device's
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -72,9 +74,10 @@ class Workload(ABC):
     def supports_batch_size(self, batch_size: int) -> bool:
         return batch_size >= 1
 
-    @abstractmethod
-    def count_flops_per_item(self) -> int | None:
-        """FLOPs for one item, counted on the meta device (see measure/flops.py); None if not countable."""
+    def cost_query(self, batch_size: int) -> Any:
+        """This point as a `segbench.cost.Query`, from which its FLOPs are counted (the advisor's
+        footprints, counted on the meta device); None where the work is not countable."""
+        return None
 
     def params(self) -> dict[str, Any]:
         """Parameters that change the cost, recorded and used to match records."""
@@ -83,10 +86,6 @@ class Workload(ABC):
     def input_info(self) -> dict[str, Any]:
         """{"source", "key", ...}: `key` identifies the input for `compare`."""
         return {"source": "synthetic", "key": "synthetic"}
-
-    def flops_per_step(self, batch_size: int, per_item: int | None) -> int | None:
-        """FLOPs of one step; override where cost does not scale with items (video: objects)."""
-        return per_item * self.items_per_step(batch_size) if per_item else None
 
     def metrics(self, measurement: Measurement) -> dict[str, Any]:
         """Workload-specific results from the point's measurement (masks produced, fps, ...)."""

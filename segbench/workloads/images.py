@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from segbench.workloads.base import WorkloadOptions
+from segbench.workloads.catalog import FULL
 
-# A 4:3 photo, the common camera shape; SAM resizes it to its square input anyway.
-DEFAULT_SOURCE_SIZE = (768, 1024)
 _SYNTHETIC_COUNT = 4  # batches cycle through them; making more costs seconds
 
 
 def images_for(options: WorkloadOptions) -> tuple[list[np.ndarray], dict]:
     """(RGB uint8 arrays, input info for the record). Batches cycle through these."""
-    size = None if options.inputs else (options.source_size or DEFAULT_SOURCE_SIZE)
+    size = None if options.inputs else (options.source_size or FULL.source_size)
     arrays, info = _images(tuple(options.inputs), size, options.seed)
     return list(arrays), dict(info)
 

@@ -1,13 +1,13 @@
-"""3D volumes: MONAI sliding-window inference over a whole CT/MRI scan, or SAM 2.1 through its slices.
+"""3D volumes: the scan a workload runs on, and sliding-window inference of any 3D network over it.
 
-`SlidingWindowVolume` (MONAI nets): one step = one whole volume through
-`monai.inferers.sliding_window_inference`, windows batched `--sw-batch-size` at a time and stitched
-on the device or the CPU (`--aggregate-on`). After the timed run, one more inference per depth in
-`options.depths` gives peak memory against volume depth: the figure that says whether a scan fits
-a 12 GB or a 24 GB card.
+`SlidingWindowVolume`: one step = one whole volume through MONAI's `sliding_window_inference`
+(the library every 3D family here stitches windows with), windows batched `--sw-batch-size` at a
+time and stitched on the device or the CPU (`--aggregate-on`). After the timed run, one more
+inference per depth in `options.depths` gives peak memory against volume depth: the figure that
+says whether a scan fits a 12 GB or a 24 GB card.
 
-`SamVolume` (SAM 2.1): the slices are a video's frames, a prompt on the middle slice propagated
-up and down the stack (the MedSAM2 way), through the video workload's machinery.
+Families that propagate through slices instead (a promptable video model on a stack) take the
+scan from `volume_for` and its slices from `slices_as_frames`.
 """
 
 from __future__ import annotations
@@ -21,22 +21,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from segbench.cost.footprint import Query
 from segbench.errors import InputError
 from segbench.inputs.parsing import WHD
-from segbench.inputs.video import Clip
 from segbench.inputs.volume import Volume, phantom, read_volume
-from segbench.measure.flops import count_flops
 from segbench.measure.harness import Measurement, Timer
 from segbench.measure.memory import PeakMemory
 from segbench.measure.oom import describe_failure, is_oom, release_memory
-from segbench.models.monai3d import check_roi
-from segbench.models.registry import build_on_meta
-from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
-from segbench.workloads.video import SamTracking
+from segbench.workloads.base import Workload, WorkloadOptions
+from segbench.workloads.catalog import FULL
 
-DEFAULT_VOLUME = WHD(512, 512, 200)  # a typical abdominal CT series
 CT_WINDOW = (-1000.0, 1000.0)  # Hounsfield units kept, as CT pipelines clip before scaling
 AGGREGATE_ON = ("device", "cpu")
+# Depths for the memory-vs-depth curve on a GPU when none are asked for: where 12 GB and 24 GB
+# cards part ways for CT. A CPU run measures none unless asked (each is a whole inference).
+GPU_DEPTHS = (128, 256, 512, 1000)
 BLEND_MODE = "constant"  # sliding_window_inference's default
 
 
@@ -48,7 +47,7 @@ def volume_for(options: WorkloadOptions) -> tuple[Volume, dict[str, Any]]:
         shape = volume.shape_whd
         info = {"source": "file", "path": volume.source, "key": f"file:{Path(volume.source).name}:{shape}"}
     else:
-        volume = _scan(None, tuple(options.volume or DEFAULT_VOLUME), options.seed)
+        volume = _scan(None, tuple(options.volume or FULL.volume), options.seed)
         shape = volume.shape_whd
         info = {"source": "phantom", "key": f"phantom:{shape}"}
     info.update(
@@ -105,12 +104,26 @@ def count_windows(shape_dhw: tuple[int, ...], roi_dhw: tuple[int, ...], overlap:
     return len(dense_patch_slices(image, roi_dhw, interval))
 
 
+def count_windows_whd(volume_whd: tuple[int, int, int], roi_whd: tuple[int, int, int], overlap: float) -> int:
+    """`count_windows` for sizes written W x H x D, as users and queries give them."""
+    return count_windows(tuple(reversed(volume_whd)), tuple(reversed(roi_whd)), overlap)
+
+
+def _window(model, roi: tuple[int, int, int] | None) -> WHD:
+    """The window to slide: --roi, else the model's own; checked by the family's loader where it can."""
+    from segbench.families.registry import family_of
+
+    window = tuple(roi or model.resolution)
+    check = getattr(family_of(model.spec).loader(), "check_roi", None)
+    return check(model.spec, window) if check is not None else WHD(*window)
+
+
 def _autocast_now(device: torch.device) -> tuple[bool, torch.dtype]:
     return torch.is_autocast_enabled(device.type), torch.get_autocast_dtype(device.type)
 
 
 class SlidingWindowVolume(Workload):
-    """A MONAI 3D network over a whole volume with sliding windows. Batch size = windows per forward."""
+    """A 3D network over a whole volume with sliding windows. Batch size = windows per forward."""
 
     name = "volume"
     item_unit = "volume"
@@ -118,13 +131,15 @@ class SlidingWindowVolume(Workload):
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
         _check_window_options(options)
-        self.roi = check_roi(model.spec, options.roi or model.resolution)
+        self.roi = _window(model, options.roi)
         self.volume, self._input = volume_for(options)
         self.array = normalised(self.volume.array)  # once, untimed: the network's input, not its cost
         self.windows = count_windows(self.array.shape, self.roi.dhw, options.overlap)
         # Where the stitched output (and the input volume) live; windows always run on the device.
         self.output_device = torch.device("cpu") if options.aggregate_on == "cpu" else device
         self.timer = Timer(device)
+        self.depths = tuple(options.depths if options.depths is not None else
+                            (GPU_DEPTHS if device.type == "cuda" else ()))
         self._run: dict[str, Any] = {}
         self._depth_curves_done: set[tuple[bool, torch.dtype]] = set()
 
@@ -160,12 +175,11 @@ class SlidingWindowVolume(Workload):
         self._run = run
         return lambda: self._infer(x, batch_size)
 
-    def count_flops_per_item(self) -> int | None:
-        """The network on one window, counted on the meta device, times the windows per volume
-        (blending and stitching are not FLOP work)."""
-        meta = build_on_meta(self.model.spec.name, tuple(self.roi))
-        window = torch.empty(1, 1, *self.roi.dhw, device="meta")
-        return count_flops(lambda: meta(window)) * self.windows
+    def cost_query(self, batch_size: int) -> Query:
+        """The network on every window of the volume (blending and stitching are not FLOP work)."""
+        return Query(self.model.spec.name, self.name, batch_size=batch_size, roi=tuple(self.roi),
+                     volume=tuple(self.volume.shape_whd), overlap=self.options.overlap,
+                     aggregate_on=self.options.aggregate_on)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -215,7 +229,7 @@ class SlidingWindowVolume(Workload):
         enabled, dtype = run["autocast"]
         out: list[dict[str, Any]] = []
         failed_at: int | None = None
-        for depth in self.options.depths:
+        for depth in self.depths:
             depth = int(depth)
             shape = (depth, *self.array.shape[1:])
             entry: dict[str, Any] = {
@@ -276,67 +290,3 @@ def slices_as_frames(array: np.ndarray) -> list[np.ndarray]:
     """(D, H, W) values -> D frames of H x W x 3 uint8: the CT window mapped to 0..255, grey in 3 channels."""
     grey = np.rint(normalised(array) * 255.0).astype(np.uint8)
     return [np.repeat(s[:, :, None], 3, axis=2) for s in grey]
-
-
-class SamVolume(SamTracking):
-    """SAM 2.1 on a volume: slices as frames, prompts on the middle slice, propagated both ways.
-
-    Batch size = objects tracked at once; one step = one slice. `options.extra["prompt_slice"]`
-    may be "first" to prompt slice 0 and propagate one way only.
-    """
-
-    name = "volume"
-    item_unit = "slice"
-    PROMPT_SLICES = ("middle", "first")
-
-    def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
-        super().__init__(model, device, options)
-        self.prompt_slice = str(options.extra.get("prompt_slice", "middle"))
-        if self.prompt_slice not in self.PROMPT_SLICES:
-            raise InputError(f"prompt_slice must be one of {', '.join(self.PROMPT_SLICES)}, got '{self.prompt_slice}'")
-        volume, self._input = volume_for(options)
-        self.volume_whd = volume.shape_whd
-        self._clip = Clip(slices_as_frames(volume.array), None, volume.source)
-        check_prompts_inside(options, *self._clip.source_size)
-        if not self.steady_state_reached():
-            self.notes.append(
-                f"volume: {self.n_frames} slices are too few to fill SAM 2.1's memory bank; no steady-state figures"
-            )
-
-    @classmethod
-    def check_inputs(cls, options: WorkloadOptions) -> None:
-        super().check_inputs(options)
-        check_volume_input(options)
-
-    @property
-    def n_frames(self) -> int:
-        return len(self._clip)
-
-    @property
-    def prompt_frame(self) -> int:
-        return self.n_frames // 2 if self.prompt_slice == "middle" else 0
-
-    def clip_for(self, batch_size: int) -> Clip:
-        return self._clip
-
-    def input_info(self) -> dict[str, Any]:
-        return dict(self._input)
-
-    def params(self) -> dict[str, Any]:
-        return {
-            **super().params(),
-            "prompt_slice": self.prompt_slice,
-            "volume_whd": list(self.volume_whd),
-            "windowing": f"clip {CT_WINDOW[0]:g}..{CT_WINDOW[1]:g} to uint8, grey in 3 channels",
-        }
-
-    def metrics(self, measurement: Measurement) -> dict[str, Any]:
-        out = super().metrics(measurement)
-        if out and out["frames_run"]:
-            # The whole stack once: the prompt and every slice's propagation (loading apart).
-            propagation_s = sum(measurement.warmup_s) + sum(measurement.samples_s)
-            seconds = out["prompt_s"] + propagation_s
-            out["seconds_per_volume"] = seconds
-            out["slices_per_s"] = out["frames_run"] / propagation_s
-            out["voxels_per_s"] = int(np.prod(self.volume_whd)) / seconds if seconds > 0 else None
-        return out

@@ -1,0 +1,399 @@
+"""The GPU/CPU catalog (profile `gpus.yaml`): device specs with their sources, and name matching.
+
+Read with `yaml.safe_load` and validated on load, so a broken profile fails with one line naming
+the file, entry and field. It predicts nothing itself.
+
+    catalog = load_catalog()
+    spec = catalog.match("3060").spec          # GPUSpec for "RTX 3060 12GB"
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+from segbench.advisor.data.sources import PriceInfo, Source, check_source, read_price, read_sources
+from segbench.errors import InputError
+from segbench.profiles import profile_path
+from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
+
+GIB = 2**30  # the advisor's memory unit: what a card's "GB" and nvidia-smi's MiB / 1024 mean
+FORM_FACTORS = ("desktop", "laptop", "datacenter")
+
+_PRECISION_ALIASES = {
+    "fp32": "fp32", "float32": "fp32", "float": "fp32", "32": "fp32",
+    "tf32": "tf32",
+    "fp16": "fp16", "float16": "fp16", "half": "fp16", "16": "fp16",
+    "bf16": "bf16", "bfloat16": "bf16",
+}
+# Words that carry no identity in a GPU/CPU name ("NVIDIA GeForce RTX 3060" == "rtx 3060").
+_NOISE_WORDS = {"nvidia", "geforce", "tesla", "gpu", "graphics", "intel", "amd", "core",
+                "processor", "r", "tm"}
+CPU_WORDS = {"cpu", "--gpu=cpu"}
+
+
+def normalize_precision(precision: str) -> str:
+    key = str(precision).strip().lower()
+    if key not in _PRECISION_ALIASES:
+        raise InputError(f"unknown precision '{precision}'; use fp32, fp16, bf16 (or tf32)")
+    return _PRECISION_ALIASES[key]
+
+
+def normalize_name(name: str) -> str:
+    tokens = re.findall(r"[a-z0-9.]+", name.lower().replace("(r)", " ").replace("(tm)", " "))
+    return "".join(t for t in tokens if t not in _NOISE_WORDS)
+
+
+@dataclass(frozen=True)
+class GPUSpec:
+    name: str
+    aliases: tuple[str, ...]
+    architecture: str
+    compute_capability: tuple[int, int]
+    vram_gb: float
+    memory_bandwidth_gbs: float
+    fp32_tflops: float
+    fp16_tensor_tflops: float
+    bf16_tensor_tflops: float | None
+    tdp_w: float
+    form_factor: str
+    sustained_clock_factor: float
+    price_new: tuple[float, float] | None
+    price_used: tuple[float, float] | None
+    price: PriceInfo
+    sources: tuple[str, ...]
+    sustained_clock_basis: str | None = None
+    sustained_clock_estimate: bool = False
+    default_variant: bool = False
+    launch_msrp_usd: float | None = None
+    derived_fields: tuple[str, ...] = ()
+
+    kind: ClassVar[str] = "gpu"
+
+    @property
+    def is_laptop(self) -> bool:
+        return self.form_factor == "laptop"
+
+    @property
+    def vram_bytes(self) -> int:
+        """The card's memory in bytes. Marketing "GB" on a GPU is GiB: a 6GB card has 6144 MiB in nvidia-smi."""
+        return int(self.vram_gb * GIB)
+
+    def peak_tflops(self, precision: str) -> float | None:
+        """Spec-sheet peak for matmul-heavy work at `precision`, or None where there is no fast path.
+
+        - fp32: the CUDA-core FP32 rate.
+        - fp16: the tensor-core rate (FP32 accumulate). On cards whose native FP16 is slower than
+          FP32 (Pascal, 1/64 rate) frameworks run half-precision matmuls with FP32 math, so the
+          FP32 rate is returned rather than a 64x-slower figure nobody observes.
+        - bf16: the BF16 tensor rate; None before Ampere. Do not substitute the FP16 rate: BF16
+          autocast on those cards falls back to slow paths, so callers should flag it.
+        - tf32: half the FP16 tensor rate on Ampere and later (A100 156 vs 312, RTX 3090 35.6 vs
+          71 in NVIDIA's sheets); None before Ampere.
+        """
+        p = normalize_precision(precision)
+        if p == "fp32":
+            return self.fp32_tflops
+        if p == "fp16":
+            return max(self.fp16_tensor_tflops, self.fp32_tflops)
+        if p == "bf16":
+            return self.bf16_tensor_tflops
+        return None if self.bf16_tensor_tflops is None else self.fp16_tensor_tflops / 2
+
+    def sustained_tflops(self, precision: str) -> float | None:
+        """`peak_tflops` scaled by the clock a long run holds (laptops < 1)."""
+        peak = self.peak_tflops(precision)
+        return None if peak is None else peak * self.sustained_clock_factor
+
+
+@dataclass(frozen=True)
+class CPUSpec:
+    name: str
+    aliases: tuple[str, ...]
+    cores: int
+    threads: int
+    fp32_gflops: float
+    fp32_gflops_basis: str
+    memory_bandwidth_gbs: float
+    memory_basis: str
+    price_new: tuple[float, float] | None
+    price_used: tuple[float, float] | None
+    price: PriceInfo
+    sources: tuple[str, ...]
+    tdp_w: float | None = None
+    bf16_gflops: float | None = None
+    fp32_gflops_estimate: bool = False
+    memory_estimate: bool = False
+    default_variant: bool = False
+    launch_msrp_usd: float | None = None
+
+    kind: ClassVar[str] = "cpu"
+    form_factor: ClassVar[str] = "cpu"
+    sustained_clock_factor: ClassVar[float] = 1.0  # the gflops figure is already an all-core rate
+    vram_gb: ClassVar[None] = None  # system RAM is a tier choice, not a CPU property
+    vram_bytes: ClassVar[None] = None
+
+    @property
+    def is_laptop(self) -> bool:
+        return False
+
+    def peak_tflops(self, precision: str) -> float | None:
+        """FP32 peak in TFLOPS; bf16 only where the catalog gives a native rate; fp16 None.
+
+        tf32 is a CUDA setting that does nothing on a CPU, so it returns the FP32 rate.
+        """
+        p = normalize_precision(precision)
+        if p in ("fp32", "tf32"):
+            return self.fp32_gflops / 1000
+        if p == "bf16" and self.bf16_gflops is not None:
+            return self.bf16_gflops / 1000
+        return None
+
+    def sustained_tflops(self, precision: str) -> float | None:
+        return self.peak_tflops(precision)
+
+
+Spec = GPUSpec | CPUSpec
+
+
+@dataclass(frozen=True)
+class Match:
+    """The result of `Catalog.match`: the spec, and a note to show the user when it was a guess."""
+
+    spec: Spec
+    note: str | None = None
+    ambiguous: bool = False
+    query: str = ""
+
+
+_GPU_FIELDS = (
+    "name", "aliases", "architecture", "compute_capability", "vram_gb", "memory_bandwidth_gbs",
+    "fp32_tflops", "fp16_tensor_tflops", "bf16_tensor_tflops", "tdp_w", "form_factor",
+    "sustained_clock_factor", "sustained_clock_basis", "sustained_clock_estimate", "price_usd",
+    "sources", "default_variant", "launch_msrp_usd", "derived_fields", "notes",
+)
+_CPU_FIELDS = (
+    "name", "aliases", "cores", "threads", "fp32_gflops", "fp32_gflops_basis", "fp32_gflops_estimate",
+    "bf16_gflops", "memory_bandwidth_gbs", "memory_basis", "memory_estimate", "tdp_w", "price_usd",
+    "sources", "default_variant", "launch_msrp_usd", "notes",
+)
+
+
+def _compute_capability(e: Entry) -> tuple[int, int]:
+    value = e.data.get("compute_capability")
+    if "compute_capability" not in e.data:
+        raise e.fail("compute_capability", "is missing")
+    if not isinstance(value, str) or not re.fullmatch(r"\d+\.\d+", value.strip()):
+        raise e.fail("compute_capability", f'must be a quoted string like "8.6", got {value!r}')
+    major, minor = value.strip().split(".")
+    return int(major), int(minor)
+
+
+def _source_keys(e: Entry, sources: Mapping[str, Source]) -> tuple[str, ...]:
+    keys = e.strings("sources")
+    if not keys:
+        raise e.fail("sources", "must list at least one source key")
+    for key in keys:
+        check_source(e, "sources", key, sources)
+    return keys
+
+
+def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> GPUSpec:
+    label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index}"
+    e = Entry(raw, path, f"gpus[{index}] ({label})", _GPU_FIELDS)
+    form = e.choice("form_factor", FORM_FACTORS)
+    factor = e.number("sustained_clock_factor", positive=True)
+    if factor > 1:
+        raise e.fail("sustained_clock_factor", f"must be <= 1, got {factor!r}")
+    basis = e.text("sustained_clock_basis", required=False)
+    if factor < 1 and basis is None:
+        raise e.fail("sustained_clock_basis", "is missing (needed when sustained_clock_factor < 1)")
+    if "bf16_tensor_tflops" not in e.data:
+        raise e.fail("bf16_tensor_tflops", "is missing (use null before Ampere)")
+    price_new, price_used, info = read_price(e, sources)
+    derived = e.strings("derived_fields", required=False)
+    for name in derived:
+        if name not in _GPU_FIELDS:
+            raise e.fail("derived_fields", f"names unknown field '{name}'")
+    return GPUSpec(
+        name=e.text("name"),
+        aliases=e.strings("aliases", required=False),
+        architecture=e.text("architecture"),
+        compute_capability=_compute_capability(e),
+        vram_gb=e.number("vram_gb", positive=True),
+        memory_bandwidth_gbs=e.number("memory_bandwidth_gbs", positive=True),
+        fp32_tflops=e.number("fp32_tflops", positive=True),
+        fp16_tensor_tflops=e.number("fp16_tensor_tflops", positive=True),
+        bf16_tensor_tflops=e.number("bf16_tensor_tflops", required=False, positive=True),
+        tdp_w=e.number("tdp_w", positive=True),
+        form_factor=form,
+        sustained_clock_factor=factor,
+        sustained_clock_basis=basis,
+        sustained_clock_estimate=e.flag("sustained_clock_estimate"),
+        price_new=price_new,
+        price_used=price_used,
+        price=info,
+        sources=_source_keys(e, sources),
+        default_variant=e.flag("default_variant"),
+        launch_msrp_usd=e.number("launch_msrp_usd", required=False, positive=True),
+        derived_fields=derived,
+    )
+
+
+def _read_cpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> CPUSpec:
+    label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index}"
+    e = Entry(raw, path, f"cpus[{index}] ({label})", _CPU_FIELDS)
+    if "tdp_w" not in e.data:
+        raise e.fail("tdp_w", "is missing (use null where it does not apply)")
+    price_new, price_used, info = read_price(e, sources)
+    cores = e.integer("cores")
+    threads = e.integer("threads")
+    if threads < cores:
+        raise e.fail("threads", f"must be >= cores ({cores}), got {threads}")
+    return CPUSpec(
+        name=e.text("name"),
+        aliases=e.strings("aliases", required=False),
+        cores=cores,
+        threads=threads,
+        fp32_gflops=e.number("fp32_gflops", positive=True),
+        fp32_gflops_basis=e.text("fp32_gflops_basis"),
+        fp32_gflops_estimate=e.flag("fp32_gflops_estimate"),
+        bf16_gflops=e.number("bf16_gflops", required=False, positive=True),
+        memory_bandwidth_gbs=e.number("memory_bandwidth_gbs", positive=True),
+        memory_basis=e.text("memory_basis"),
+        memory_estimate=e.flag("memory_estimate"),
+        tdp_w=e.number("tdp_w", required=False, positive=True),
+        price_new=price_new,
+        price_used=price_used,
+        price=info,
+        sources=_source_keys(e, sources),
+        default_variant=e.flag("default_variant"),
+        launch_msrp_usd=e.number("launch_msrp_usd", required=False, positive=True),
+    )
+
+
+# ------------------------------------------------------------------------------ the catalog
+
+
+@dataclass
+class Catalog:
+    gpus: list[GPUSpec]
+    cpus: list[CPUSpec]
+    sources: dict[str, Source]
+    path: Path | None = None
+    _index: dict[str, list[Spec]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for spec in [*self.gpus, *self.cpus]:
+            for key in {normalize_name(n) for n in (spec.name, *spec.aliases)} - {""}:
+                bucket = self._index.setdefault(key, [])
+                if spec not in bucket:
+                    bucket.append(spec)
+
+    def lookup(self, key: str) -> list[Spec]:
+        """The specs a normalised name or alias stands for (several for a shared family name)."""
+        return list(self._index.get(key, []))
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.gpus] + [s.name for s in self.cpus]
+
+    def get(self, name: str) -> Spec | None:
+        """The spec whose canonical name is `name` (case-insensitive), else None. No guessing."""
+        wanted = name.strip().lower()
+        return next((s for s in [*self.gpus, *self.cpus] if s.name.lower() == wanted), None)
+
+    def match(self, name: str) -> Match:
+        """Find a GPU or CPU target from a loose name; InputError with the nearest names if unknown.
+
+        "3060", "rtx 3060 12gb", "RTX3060" and "NVIDIA GeForce RTX 3060" all find RTX 3060 12GB.
+        A family name shared by several variants ("A100") takes the variant marked
+        `default_variant` and says so in `note`. "cpu" is the CPU-only tier's processor.
+        (This machine's CPU, "this-cpu", is the advisor's targets module's business.)
+        """
+        query = str(name).strip()
+        if not query:
+            raise InputError("empty GPU name; give a name such as 'RTX 3060 12GB' or 'cpu'")
+        lowered = query.lower()
+        if lowered in CPU_WORDS:
+            spec = self._default_cpu()
+            return Match(spec, f"'{query}' means the CPU-only build's processor; using {spec.name}", query=query)
+        key = normalize_name(query)
+        found = self._index.get(key, [])
+        if len(found) == 1:
+            spec = found[0]
+            note = None if key == normalize_name(spec.name) else f"'{query}' matched {spec.name}"
+            return Match(spec, note, query=query)
+        if len(found) > 1:
+            names = ", ".join(s.name for s in found)
+            defaults = [s for s in found if s.default_variant]
+            if len(defaults) != 1:
+                raise InputError(f"'{query}' is ambiguous ({names}); name one of them")
+            spec = defaults[0]
+            return Match(spec, f"'{query}' is ambiguous ({names}); using {spec.name} (most common)",
+                         ambiguous=True, query=query)
+        raise InputError(f"unknown GPU '{query}'; nearest: {', '.join(self.nearest(query))} "
+                         "(or 'cpu' / 'this-cpu'; the full list is in profiles/gpus.yaml)")
+
+    def nearest(self, query: str, n: int = 5) -> list[str]:
+        """Up to `n` catalog names closest to `query` (difflib ratio over names and aliases)."""
+        key = normalize_name(query) or query.lower()
+        scored: dict[str, float] = {}
+        for alias_key, specs in self._index.items():
+            ratio = difflib.SequenceMatcher(None, key, alias_key).ratio()
+            if len(key) >= 3 and key in alias_key:  # "4060ti" is part of "rtx4060ti16gb": rank it first
+                ratio = max(ratio, 0.9 + len(key) / (100 * len(alias_key)))
+            for spec in specs:
+                scored[spec.name] = max(scored.get(spec.name, 0.0), ratio)
+        return [name for name, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+    def _default_cpu(self) -> CPUSpec:
+        defaults = [c for c in self.cpus if c.default_variant] or self.cpus
+        if not defaults:
+            raise InputError(f"{self.path}: no CPU targets in the catalog's cpus: section")
+        return defaults[0]
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    """Read and validate the GPU/CPU catalog (default: profiles/gpus.yaml), once per file version.
+
+    Cached on the resolved path and the file's mtime and size: sweeps ask for it per record, and an
+    edited file is read again. A missing file is not cached (read_yaml says so)."""
+    path = Path(path) if path is not None else profile_path("gpus.yaml")
+    try:
+        resolved = path.resolve()
+        stat = resolved.stat()
+    except OSError:
+        return _read_catalog(path)
+    return _cached_catalog(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _cached_catalog(path: Path, mtime_ns: int, size: int) -> Catalog:
+    return _read_catalog(path)
+
+
+def _read_catalog(path: Path) -> Catalog:
+    data = top_level(read_yaml(path), path, ("gpus", "cpus", "sources"))
+    sources = read_sources(data, path)
+    gpus = [_read_gpu(raw, path, i, sources) for i, raw in enumerate(section_list(data, "gpus", path))]
+    cpus = [_read_cpu(raw, path, i, sources) for i, raw in enumerate(section_list(data, "cpus", path))]
+    seen: dict[str, str] = {}
+    for spec in [*gpus, *cpus]:
+        key = spec.name.lower()
+        if key in seen:
+            raise InputError(f"{path}: name '{spec.name}' appears twice")
+        seen[key] = spec.name
+    if len([c for c in cpus if c.default_variant]) > 1:
+        raise InputError(f"{path}: more than one CPU is marked default_variant")
+    catalog = Catalog(gpus=gpus, cpus=cpus, sources=sources, path=path)
+    # A name shared by several entries must pick one of them, or `match` could never resolve it.
+    for key, specs in catalog._index.items():
+        if len(specs) > 1 and sum(s.default_variant for s in specs) != 1:
+            raise InputError(f"{path}: the name '{key}' is shared by {', '.join(s.name for s in specs)}; "
+                             "mark exactly one of them default_variant: true or drop the alias")
+    return catalog

@@ -1,0 +1,118 @@
+"""Published reference timings (profile `published.yaml`), each with its exact conditions and source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from segbench.advisor.data.catalog import Catalog, load_catalog
+from segbench.advisor.data.sources import check_source, read_sources
+from segbench.profiles import profile_path
+from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
+
+METRICS = ("fps", "latency_ms", "seconds_per_volume")
+PUBLISHED_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+QUALITIES = ("official", "paper", "vendor-docs", "community")
+RUNTIMES = ("pytorch", "onnxruntime", "tensorrt")
+# What a figure times: the network's forward alone, the library call a user makes (set_image, one
+# propagation step, a bundle's inference), or that plus reading the file and host pre-processing.
+SCOPES = ("encoder", "predictor", "pipeline")
+# What a run worked on where it differs from the defaults (see segbench.cost.footprint.Query).
+CONDITIONS = ("source_size", "frames", "volume", "with_prompt", "kept_masks", "points_per_side", "classes")
+
+
+@dataclass(frozen=True)
+class PublishedTiming:
+    id: str
+    model: str
+    workload: str
+    gpu: str
+    precision: str
+    batch_size: int
+    resolution: str
+    metric: str
+    value: float
+    compiled: bool
+    runtime: str
+    quality: str
+    source: str
+    scope: str = "predictor"
+    conditions: tuple[tuple[str, Any], ...] = ()  # (name, value) pairs, hashable
+    notes: str = ""
+    assumed_fields: tuple[str, ...] = ()
+
+    def condition(self, name: str, default: Any = None) -> Any:
+        return dict(self.conditions).get(name, default)
+
+
+_TIMING_FIELDS = ("id", "model", "workload", "gpu", "precision", "batch_size", "resolution", "metric",
+                  "value", "compiled", "runtime", "quality", "scope", "conditions", "assumed_fields", "notes",
+                  "source")
+
+
+def load_published(path: Path | str | None = None, *, catalog: Catalog | None = None) -> list[PublishedTiming]:
+    """Published reference timings with their exact conditions (default: profiles/published.yaml)."""
+    from segbench.families.registry import published_names
+    from segbench.workloads.catalog import WORKLOAD_NAMES
+
+    model_names = published_names()
+    path = Path(path) if path is not None else profile_path("published.yaml")
+    catalog = catalog or load_catalog()
+    data = top_level(read_yaml(path), path, ("timings", "sources"))
+    sources = read_sources(data, path)
+    out: list[PublishedTiming] = []
+    for i, raw in enumerate(section_list(data, "timings", path)):
+        label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{i}"
+        e = Entry(raw, path, f"timings[{i}] ({label})", _TIMING_FIELDS)
+        ident = e.text("id")
+        if any(t.id == ident for t in out):
+            raise e.fail("id", f"'{ident}' is used by another timing")
+        gpu = e.text("gpu")
+        spec = catalog.get(gpu)
+        if spec is None:
+            raise e.fail("gpu", f"'{gpu}' is not a catalog name; nearest: {', '.join(catalog.nearest(gpu))}")
+        if "compiled" not in e.data:
+            raise e.fail("compiled", "is missing (true or false)")
+        assumed = e.strings("assumed_fields", required=False)
+        for name in assumed:
+            if name not in _TIMING_FIELDS:
+                raise e.fail("assumed_fields", f"names unknown field '{name}'")
+        out.append(PublishedTiming(
+            id=ident,
+            model=e.choice("model", model_names),
+            workload=e.choice("workload", WORKLOAD_NAMES),
+            gpu=spec.name,
+            precision=e.choice("precision", PUBLISHED_PRECISIONS),
+            batch_size=e.integer("batch_size"),
+            resolution=e.text("resolution"),
+            metric=e.choice("metric", METRICS),
+            value=e.number("value", positive=True),
+            compiled=e.flag("compiled"),
+            runtime=e.choice("runtime", RUNTIMES, required=False, default="pytorch"),
+            scope=e.choice("scope", SCOPES),
+            conditions=_conditions(e),
+            quality=e.choice("quality", QUALITIES),
+            source=check_source(e, "source", e.text("source"), sources),
+            notes=e.text("notes", required=False) or "",
+            assumed_fields=assumed,
+        ))
+    return out
+
+
+def _conditions(e: Entry) -> tuple[tuple[str, Any], ...]:
+    c = e.sub("conditions", CONDITIONS, required=False)
+    if c is None:
+        return ()
+    out = []
+    for name, value in c.data.items():
+        if name == "with_prompt":
+            out.append((name, c.flag(name)))
+        elif name in ("source_size", "volume"):
+            size = tuple(value) if isinstance(value, list) else ()
+            if len(size) != (2 if name == "source_size" else 3) or not all(isinstance(v, int) and v > 0 for v in size):
+                raise c.fail(name, f"must be a list of {2 if name == 'source_size' else 3} positive integers, got {value!r}")
+            out.append((name, size))
+        else:
+            out.append((name, c.integer(name)))
+    return tuple(sorted(out))

@@ -1,0 +1,26 @@
+"""What a caller hears while a plan runs (progress bars, notes), wherever the points are measured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from segbench.records.schema import Record
+
+if TYPE_CHECKING:
+    from segbench.bench.plan import Point
+
+
+class Observer(Protocol):
+    def point_started(self, label: str, min_iters: int, point: Point | None = None) -> None: ...
+    def sample(self, index: int, seconds: float) -> None: ...
+    def record(self, record: Record) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class Silent:
+    """An observer that ignores everything (scripts, tests, notebooks)."""
+
+    def point_started(self, label: str, min_iters: int, point: Point | None = None) -> None: ...
+    def sample(self, index: int, seconds: float) -> None: ...
+    def record(self, record: Record) -> None: ...
+    def note(self, text: str) -> None: ...

@@ -1,0 +1,189 @@
+"""Measuring one point: the record with everything known before, the harness around the step, and
+the statistics, FLOPs and telemetry after. The worker sweeps points with it; soak runs one for minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from segbench.bench.observer import Observer
+from segbench.bench.plan import Plan, Point
+from segbench.errors import SegbenchError
+from segbench.families.base import LoadOptions
+from segbench.families.registry import get_spec, load_model
+from segbench.measure import stats as S
+from segbench.measure.device import autocast, default_precision
+from segbench.measure.flops import achieved
+from segbench.measure.harness import Measurement, Timer, measure
+from segbench.measure.memory import PeakMemory, ram_ceiling
+from segbench.measure.oom import describe_failure, is_oom, release_memory
+from segbench.records.schema import Record
+from segbench.telemetry.sampler import TelemetrySampler, summarize
+from segbench.workloads.base import Workload
+
+
+@dataclass
+class Measured:
+    """One record, and the telemetry samples that go to its sidecar file."""
+
+    record: Record
+    telemetry: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    plan: Plan
+    device: torch.device
+    environment: dict[str, Any]
+    run_id: str
+    observer: Observer
+
+
+def precisions(plan: Plan, device: torch.device) -> list[str]:
+    return list(dict.fromkeys(default_precision(device) if p == "auto" else p for p in plan.precisions))
+
+
+def failed_record(ctx: Context, model: str, workload: str, precision: str, batch_size: int, status: str,
+                  error: str) -> Record:
+    """A row for a point that could not be measured (what the launcher also writes for a dead worker)."""
+    plan = ctx.plan
+    return Record(model=model, workload=workload, precision=precision, batch_size=batch_size, device=str(ctx.device),
+                  status=status, error=error, kind=plan.kind, weights=plan.weights,
+                  model_family=get_spec(model).family, settings=plan.settings.to_dict(),
+                  environment=ctx.environment, run_id=ctx.run_id)
+
+
+def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int) -> Record:
+    """A record for one point, with everything known before measuring."""
+    model = workload.model
+    return Record(
+        model=model.spec.name,
+        workload=workload.name,
+        precision=precision,
+        batch_size=batch_size,
+        device=str(ctx.device),
+        kind=ctx.plan.kind,
+        weights=model.weights,
+        checkpoint=model.checkpoint,
+        model_family=model.spec.family,
+        input=workload.input_info(),
+        params=workload.params(),
+        settings=workload.settings_for(ctx.plan.settings).to_dict(),
+        environment=ctx.environment,
+        run_id=ctx.run_id,
+    )
+
+
+def load_for(ctx: Context, model_name: str, purpose: str):
+    """Load a model for the plan and say which weights it got."""
+    plan = ctx.plan
+    loaded = load_model(model_name, LoadOptions(ctx.device, plan.weights, plan.checkpoint, plan.resolution,
+                                                purpose=purpose))
+    weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
+    ctx.observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
+    for note in loaded.notes:
+        ctx.observer.note(f"{model_name}: {note}")
+    return loaded
+
+
+def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int) -> Measured:
+    plan, device = ctx.plan, ctx.device
+    record = new_record(ctx, workload, precision, batch_size)
+    settings = workload.settings_for(plan.settings)
+    ctx.observer.point_started(f"{record.model} {workload.name} {precision} b{batch_size}", settings.min_iters,
+                               Point(record.model, workload.name, precision, batch_size))
+    measurement = Measurement()
+    peak = PeakMemory(device)
+    telemetry = sampler_for(device, plan.telemetry_interval_s) if plan.telemetry_interval_s else None
+    try:
+        with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(device, precision):
+            step = workload.prepare(batch_size)
+            with telemetry or contextlib.nullcontext():
+                measurement = measure(step, Timer(device), settings, on_sample=ctx.observer.sample)
+        record.memory = peak.result()
+        record.metrics = workload.metrics(measurement)
+        record.status = "interrupted" if measurement.interrupted else "ok"
+    except KeyboardInterrupt:
+        record.status = "interrupted"
+    except SegbenchError:
+        raise  # the user's input is wrong (a prompt off the image...): say so, do not record it as a run
+    except Exception as exc:
+        record.status = "oom" if is_oom(exc) else "error"
+        record.error = describe_failure(exc)
+        record.memory = peak.result()
+    if record.status in ("oom", "error"):
+        release_memory()  # after the except block: its traceback no longer holds the failed step's tensors
+    workload.release()
+    record.notes = list(workload.notes)
+    record.samples_s = measurement.samples_s
+    fill_stats(record, workload, measurement)
+    record.flops = {"per_item": None, "per_step": None, **achieved(None, None, None)}
+    if plan.count_flops:
+        fill_flops(ctx, record, workload)
+    return Measured(record, telemetry_of(record, telemetry, ctx.observer))
+
+
+def sampler_for(device: torch.device, interval_s: float) -> TelemetrySampler:
+    """Telemetry of what does the work: the GPU in use (not every card), and the host."""
+    on_gpu = device.type == "cuda"
+    return TelemetrySampler(interval_s, gpus=on_gpu, cuda_index=(device.index or 0) if on_gpu else None)
+
+
+def telemetry_of(record: Record, telemetry: TelemetrySampler | None, observer: Observer) -> list[dict[str, Any]]:
+    """Summary into the record, a warning when the device throttled; the samples, for the sidecar."""
+    if telemetry is None or not telemetry.samples:
+        return []
+    telemetry.stop()  # already stopped unless prepare() failed; stop() is idempotent
+    samples = telemetry.samples
+    record.telemetry = summarize(samples, telemetry.interval_s)
+    if record.telemetry.get("throttled"):
+        reasons = ", ".join(sorted(record.telemetry.get("throttle_s", {}))) or "unknown"
+        record.notes.append(f"the device throttled during this measurement ({reasons}): these numbers understate it")
+        observer.note(f"warning: {record.model} {record.workload} b{record.batch_size} throttled ({reasons})")
+    return samples
+
+
+def fill_stats(record: Record, workload: Workload, measurement: Measurement) -> None:
+    items = workload.items_per_step(record.batch_size)
+    latency = S.summarize(measurement.samples_s)
+    record.stats = {"latency_s": latency, "item_unit": workload.item_unit, "items_per_step": items}
+    if latency["n"]:
+        record.stats["per_item_latency_s"] = S.scaled(latency, items)
+        record.stats["items_per_s"] = items / latency["median"] if latency["median"] > 0 else None
+        record.stats["warmup_s"] = measurement.warmup_s
+        if S.is_noisy(latency):
+            record.notes.append(f"noisy timings: IQR is {latency['iqr_rel']:.0%} of the median")
+
+
+def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
+    """FLOPs of the point from the same counted footprint the advisor predicts with, and what share
+    of the device's peak the measured median reached. Counting is a bonus: a failure is a note."""
+    try:
+        query = workload.cost_query(record.batch_size)
+        if query is None:
+            return
+        from segbench.cost.footprint import footprint
+
+        fp = footprint(query)
+    except SegbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        ctx.observer.note(f"{record.model}/{record.workload}: FLOPs not counted ({type(exc).__name__}: {exc})")
+        return
+    per_step = fp.device.flops
+    median = record.stats.get("latency_s", {}).get("median")
+    record.flops = {"per_item": fp.flops_per_item, "per_step": per_step,
+                    **achieved(per_step, median, peak_tflops(record))}
+
+
+def peak_tflops(record: Record) -> float | None:
+    """The device's peak for this precision from the GPU catalog, where the device is in it."""
+    if not record.device.startswith("cuda"):
+        return None
+    from segbench.advisor import spec_peak_tflops
+
+    return spec_peak_tflops(str(record.environment.get("hardware", "")), record.precision)

@@ -1,0 +1,110 @@
+"""The worker: measure one model's points of a plan in this process, and yield a record for each.
+
+Every point is measured by the one harness; the records carry the environment of the process
+that measured them. Failures are rows: an OOM stops the batch from growing, an OOM while loading
+or preparing is a row, any other error is recorded and the sweep goes on. Ctrl-C yields the
+interrupted point's record, then raises `Interrupted`. Writing is the sink's job, running the worker
+in this or another process the launcher's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from segbench.bench.observer import Observer
+from segbench.bench.plan import Plan
+from segbench.bench.point import Context, Measured, failed_record, load_for, measure_point, precisions
+from segbench.bench.soak import soak
+from segbench.errors import Interrupted, SegbenchError
+from segbench.families.registry import build_workload, get_spec, purpose_of
+from segbench.measure.device import resolve_device
+from segbench.measure.oom import describe_failure, is_oom, release_memory
+from segbench.records.environment import fingerprint
+from segbench.workloads.base import Workload
+
+
+def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str) -> Iterator[Measured]:
+    """Every point of `plan` for one model, measured here, in order."""
+    device = resolve_device(plan.device)
+    ctx = Context(plan, device, fingerprint(device), run_id, observer)
+    if plan.kind == "soak":
+        yield from soak(ctx, model_name)
+        return
+    spec = get_spec(model_name)
+    workloads = [w for w in plan.workloads if w in spec.workloads]
+    skipped = [w for w in plan.workloads if w not in spec.workloads]
+    if skipped:
+        observer.note(f"{spec.name}: skipping workload(s) it does not support: {', '.join(skipped)}")
+    for purpose, group in _by_purpose(workloads, spec):
+        loaded, failure = _setup(lambda: load_for(ctx, spec.name, purpose))
+        if failure:  # the model itself does not fit: a result, and on to the next
+            yield from _failed_setup(ctx, spec.name, group, failure, "loading the model")
+            continue
+        for workload_name in group:
+            workload, failure = _setup(lambda: build_workload(workload_name, loaded, device, plan.options))
+            if failure:  # e.g. a volume too large to hold
+                yield from _failed_setup(ctx, spec.name, [workload_name], failure, "preparing the workload")
+                continue
+            for note in workload.notes:
+                observer.note(note)
+            for precision in precisions(plan, device):
+                yield from _sweep_batches(ctx, workload, precision)
+            workload = None  # its inputs and predictor state go before the next workload is built
+        # Nothing may still point at the model, or the next one loads beside it on the device.
+        loaded = workload = None
+        release_memory()
+
+
+def _setup(make: Callable[[], Any]) -> tuple[Any, str | None]:
+    """(what `make` built, None), or (None, the out-of-memory message). Anything else propagates.
+    Memory is released by the caller, after the exception and its frames are gone."""
+    try:
+        return make(), None
+    except SegbenchError:
+        raise
+    except Exception as exc:
+        if not is_oom(exc):
+            raise
+        return None, describe_failure(exc)
+
+
+def _failed_setup(ctx: Context, model_name: str, workloads: list[str], failure: str, during: str) -> Iterator[Measured]:
+    """A model or workload that cannot even be set up (out of memory) is recorded as a row at the
+    smallest batch size for each workload and precision, and the sweep moves on."""
+    release_memory()
+    for workload in workloads:
+        for precision in precisions(ctx.plan, ctx.device):
+            yield Measured(failed_record(ctx, model_name, workload, precision, min(ctx.plan.batch_sizes), "oom",
+                                         f"while {during}: {failure}"))
+    ctx.observer.note(f"{model_name}: out of memory while {during}; skipped {', '.join(workloads)}")
+
+
+def _by_purpose(workloads: list[str], spec) -> list[tuple[str, list[str]]]:
+    """A family may build a different predictor per workload (SAM 2.1's for video); group by what they need."""
+    groups: dict[str, list[str]] = {}
+    for workload in workloads:
+        groups.setdefault(purpose_of(workload, spec), []).append(workload)
+    return list(groups.items())
+
+
+def _sweep_batches(ctx: Context, workload: Workload, precision: str) -> Iterator[Measured]:
+    largest_ok = None
+    name = f"{workload.model.spec.name}/{workload.name}"
+    for batch_size in ctx.plan.batch_sizes:
+        if not workload.supports_batch_size(batch_size):
+            ctx.observer.note(f"{name}: batch size {batch_size} does not apply; skipped")
+            continue
+        measured = measure_point(ctx, workload, precision, batch_size)
+        yield measured
+        record = measured.record
+        if record.status == "interrupted":
+            raise Interrupted("interrupted")
+        if record.status == "ok":
+            largest_ok = batch_size
+        if record.status == "oom":
+            fit = f"the largest that fit was {largest_ok}" if largest_ok else "no batch size fit"
+            ctx.observer.note(f"{name}/{precision}: out of memory at batch {batch_size}; {fit}")
+            break
+
+

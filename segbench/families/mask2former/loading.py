@@ -1,0 +1,89 @@
+"""Mask2Former (Swin backbones) through `transformers`, with the published checkpoints' configs built offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from segbench.errors import InputError
+from segbench.families import weights as W
+from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
+
+
+def build(spec: ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> torch.nn.Module:
+    """The architecture with random weights (input size does not change Mask2Former's parameters)."""
+    from transformers import Mask2FormerForUniversalSegmentation
+
+    return Mask2FormerForUniversalSegmentation(build_config(spec))
+
+
+def build_config(spec: ModelSpec):
+    """The architecture of the published checkpoint, without downloading its config.json."""
+    from transformers import Mask2FormerConfig, SwinConfig
+
+    arch = spec.config["architecture"]
+    backbone = SwinConfig(
+        embed_dim=arch["embed_dim"],
+        depths=arch["depths"],
+        num_heads=arch["num_heads"],
+        window_size=arch["window_size"],
+        image_size=arch["pretrain_image_size"],
+        drop_path_rate=0.3,
+        out_features=["stage1", "stage2", "stage3", "stage4"],
+    )
+    return Mask2FormerConfig(
+        backbone_config=backbone,
+        num_queries=arch["num_queries"],
+        num_labels=arch["num_labels"],
+    )
+
+
+def _pretrained_source(spec: ModelSpec, options: LoadOptions) -> tuple[str | None, bool]:
+    """(directory or hub id for from_pretrained, whether it is local), or (None, True) when there is none."""
+    if options.checkpoint:
+        path = Path(options.checkpoint)
+        if not (path / "config.json").is_file():
+            raise InputError(f"{path} is not a Hugging Face model directory (no config.json)")
+        return str(path), True
+    hf_id = spec.config["hf_id"]
+    if W.find_file("config.json", hf_id) is not None:
+        return hf_id, True
+    if options.weights == "pretrained" and os.environ.get("HF_HUB_OFFLINE") != "1":
+        return hf_id, False  # from_pretrained will try the network; a failure becomes a clear error below
+    return None, True
+
+
+def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
+    from transformers import Mask2FormerForUniversalSegmentation
+
+    h, w = options.resolution or spec.default_resolution
+    if h % 32 or w % 32 or h < 64 or w < 64:
+        raise InputError(f"Mask2Former resolution must be multiples of 32 and >= 64, got {w}x{h}")
+    source, local = (None, True) if options.weights == "random" else _pretrained_source(spec, options)
+    hint = f"pass --checkpoint DIR (a saved {spec.config['hf_id']}), have it in the Hugging Face cache, or use --weights random"
+    weights = W.decide(options.weights, source, spec.name, hint)
+    if weights == "pretrained":
+        try:
+            # use_safetensors=None prefers safetensors and falls back to a weights_only torch.load.
+            module = Mask2FormerForUniversalSegmentation.from_pretrained(source, local_files_only=local)
+        except OSError as exc:
+            raise InputError(
+                f"could not load pretrained {spec.name} from {source}: {str(exc).splitlines()[0]}"
+            ) from None
+    else:
+        module = build(spec)
+    module = module.to(options.device).eval()
+    return LoadedModel(
+        spec=spec,
+        module=module,
+        weights=weights,
+        checkpoint=source if weights == "pretrained" else None,
+        resolution=(int(h), int(w)),
+    )
+
+
+def smallest_resolution(spec: ModelSpec) -> tuple[int, int]:
+    """The smallest input the architecture runs (for tests and quick checks of the whole path)."""
+    return (64, 64)

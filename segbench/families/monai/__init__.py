@@ -1,0 +1,26 @@
+"""MONAI 3D segmentation networks over whole CT/MRI volumes with sliding windows: the UNet of
+MONAI's tutorials (five levels, 16-256 channels, two residual units) and SwinUNETR in its BTCV
+configuration (feature size 48, 14 organ classes). A model's "resolution" is its window, W x H x D."""
+
+from segbench.families.base import Family, ModelSpec, Quality
+
+FAMILY = Family(
+    name="monai",
+    title="MONAI 3D networks",
+    models=(
+        ModelSpec("monai-unet", "monai", ("volume",), (96, 96, 96), "MONAI 3D UNet (5 levels, 16-256 channels)",
+                  tasks=("semantic",),
+                  quality=Quality(1, "the convolutional baseline of MONAI's 3D segmentation tutorials"),
+                  config={"network": "unet", "out_channels": 14}),
+        ModelSpec("monai-swinunetr", "monai", ("volume",), (96, 96, 96), "MONAI SwinUNETR (feature size 48, BTCV)",
+                  tasks=("semantic",),
+                  quality=Quality(2, "BTCV multi-organ Dice 0.82 in MONAI's swin_unetr_btcv_segmentation bundle, "
+                                     "ahead of CNN baselines in the SwinUNETR paper (Hatamizadeh et al., 2022)"),
+                  config={"network": "swinunetr", "out_channels": 14}),
+    ),
+    packages=("monai",),
+    loading="segbench.families.monai.loading",
+    workloads={"volume": "segbench.workloads.volume:SlidingWindowVolume"},
+    cost="segbench.families.monai.cost",
+    default_for=("volume",),
+)

@@ -1,0 +1,202 @@
+"""What SAM 2.1 workloads cost: its blocks counted on `meta`, and per workload what runs and stays.
+
+Blocks (batch 1, one model size): the image encoder, the prompt decoder for one click with three
+masks, and one steady-state video tracking step (memory attention over 7 memory frames and 16
+object pointers, mask decoder, memory encoder). Footprints follow what sam2 1.1.0's predictors
+allocate: `SAM2ImagePredictor` caches the embedding and high-res features; `init_state` keeps
+every frame resized to the model input in fp32 plus a bf16 memory bank per object.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from segbench.cost.counting import Counts, count
+from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size, upsample
+from segbench.families.base import ModelSpec
+from segbench.workloads.catalog import FULL
+
+# SAM 2.1 constants from its configs and predictors (sam2 1.1.0).
+MEM_DIM = 64  # memory encoder output channels
+HIDDEN = 256
+NUM_MASKMEM = 7
+MAX_OBJ_PTRS = 16
+# Automatic mask generation: masks that survive the IoU/stability filters before NMS, per image,
+# on a cluttered scene with a trained SAM 2.1 (sam2 defaults, 32 x 32 grid). An assumption:
+# post-processing cost scales with it.
+AUTO_KEPT_MASKS = 150
+
+
+def extra_cached_sizes(spec: ModelSpec) -> list[tuple[int, int]]:
+    """512 px beside the published 1024: a size users pick to go faster, and one with a published timing."""
+    return [(512, 512)]
+
+
+def counted_size(spec: ModelSpec, q: Query) -> tuple[int, int]:
+    if q.model_size:
+        return (int(q.model_size[0]), int(q.model_size[0]))
+    return tuple(spec.default_resolution)  # type: ignore[return-value]
+
+
+def count_blocks(module: Any, spec: ModelSpec, size: tuple[int, ...], half: Any) -> dict[str, Counts]:
+    import torch
+
+    s = int(size[0])
+    dtype = torch.float32
+    x = torch.empty(1, 3, s, s, device="meta")
+    module.forward_image(x)  # fills sam2's position-encoding caches, as the first real image does
+    encoder, backbone = count(lambda: module.forward_image(x), half)
+    _, feats, pos, sizes = module._prepare_backbone_features(backbone)
+    high_res = [f.permute(1, 2, 0).reshape(1, f.shape[2], *hw) for f, hw in zip(feats[:-1], sizes[:-1])]
+    embedding = feats[-1].permute(1, 2, 0).reshape(1, HIDDEN, *sizes[-1])
+    points = (torch.empty(1, 1, 2, device="meta", dtype=dtype), torch.ones(1, 1, dtype=torch.int32, device="meta"))
+
+    def decode():  # SAM2ImagePredictor._predict for one point, three masks
+        sparse, dense = module.sam_prompt_encoder(points=points, boxes=None, masks=None)
+        return module.sam_mask_decoder(
+            image_embeddings=embedding, image_pe=module.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+            multimask_output=True, repeat_image=False, high_res_features=high_res,
+        )
+
+    decoder, _ = count(decode, half)
+    lowres, feat = s // 4, s // 16
+
+    def memory() -> dict[str, Any]:
+        return {
+            "maskmem_features": torch.empty(1, MEM_DIM, feat, feat, device="meta", dtype=dtype),
+            "maskmem_pos_enc": [torch.empty(1, MEM_DIM, feat, feat, device="meta", dtype=dtype)],
+            "obj_ptr": torch.empty(1, HIDDEN, device="meta", dtype=dtype),
+            "pred_masks": torch.empty(1, 1, lowres, lowres, device="meta", dtype=dtype),
+            "object_score_logits": torch.empty(1, 1, device="meta", dtype=dtype),
+        }
+
+    # Steady state: the prompted frame plus enough past frames to fill the memory bank and pointers.
+    history = {"cond_frame_outputs": {0: memory()},
+               "non_cond_frame_outputs": {i: memory() for i in range(1, MAX_OBJ_PTRS + 8)}}
+    frame = MAX_OBJ_PTRS + 8
+    video_step, _ = count(lambda: module.track_step(
+        frame_idx=frame, is_init_cond_frame=False, current_vision_feats=feats, current_vision_pos_embeds=pos,
+        feat_sizes=sizes, point_inputs=None, mask_inputs=None, output_dict=history, num_frames=10 * frame,
+    ), half)
+    return {"encoder": encoder, "decoder": decoder, "video_step": video_step}
+
+
+def embedding_bytes(s: int) -> float:
+    """The cached image embedding and high-res features SAM2ImagePredictor keeps per image (fp32)."""
+    return (HIDDEN * (s // 16) ** 2 + 64 * (s // 8) ** 2 + 32 * (s // 4) ** 2) * 4.0
+
+
+def footprint(q: Query, mc: ModelCounts) -> Footprint:
+    return {"image": _image, "prompt": _prompt, "auto": _auto, "video": _video, "volume": _volume}[q.workload](q, mc)
+
+
+def _image(q: Query, mc: ModelCounts) -> Footprint:
+    s = mc.size[0]
+    h, w = source_size(q)
+    b = q.batch_size
+    enc = mc.block("encoder", q.precision)
+    parts = {"encoder": enc.times(b)}
+    notes = [f"SAM 2.1 resizes every image to {s}x{s}; the source size only changes pre-processing"]
+    if q.with_prompt:
+        parts["decoder"] = mc.block("decoder", q.precision).times(b) + upsample(3 * b, h, w, q.precision)
+        notes.append("includes decoding one click per image")
+    return Footprint(
+        query=q, item_unit="image", items_per_step=b, parts=parts,
+        host_pixels=b * h * w, host_mask_pixels=0.0,
+        transfer_bytes=b * 3 * s * s * 4,  # the normalised fp32 image goes to the device
+        weights_bytes=mc.weights_bytes(q.precision), activation_bytes=enc.peak_bytes * b,
+        state_bytes=embedding_bytes(s) * b, host_state_bytes=0.0, params=mc.params, notes=notes,
+    )
+
+
+def _prompt(q: Query, mc: ModelCounts) -> Footprint:
+    h, w = source_size(q)
+    dec = mc.block("decoder", q.precision)
+    b = q.batch_size
+    # predict(point, 3 masks) then predict(box, 1 mask), each for b objects, upsampled and copied out.
+    parts = {"decoder": dec.times(b) + dec.times(b),
+             "post": upsample(3 * b, h, w, q.precision) + upsample(b, h, w, q.precision)}
+    return Footprint(
+        query=q, item_unit="prompt", items_per_step=2 * b, parts=parts,
+        host_pixels=0.0, host_mask_pixels=0.0, transfer_bytes=4 * b * h * w * 4,
+        weights_bytes=mc.weights_bytes(q.precision),
+        activation_bytes=max(dec.peak_bytes * b, 3 * b * h * w * 4.0),
+        state_bytes=embedding_bytes(mc.size[0]), host_state_bytes=0.0, params=mc.params,
+        notes=["prompts decode against a cached image embedding: the encoder runs once per image (workload 'image')"],
+    )
+
+
+def _auto(q: Query, mc: ModelCounts) -> Footprint:
+    h, w = source_size(q)
+    enc = mc.block("encoder", q.precision)
+    dec = mc.block("decoder", q.precision)
+    points = q.points_per_side ** 2
+    per_batch_points = min(q.points_per_batch, points)
+    batches = math.ceil(points / per_batch_points)
+    per_batch = dec.times(per_batch_points) + upsample(3 * per_batch_points, h, w, q.precision)
+    # Thresholding, stability scores and box extraction pass over the upsampled masks a few times.
+    filters = Counts(other_bytes=3 * per_batch_points * h * w * 4 * 4, kernels=40)
+    kept = q.kept_masks if q.kept_masks is not None else min(AUTO_KEPT_MASKS, 3 * points)
+    return Footprint(
+        query=q, item_unit="image", items_per_step=1,
+        parts={"encoder": enc, "decoder": (per_batch + filters).times(batches, batched=False)},
+        host_pixels=h * w, host_mask_pixels=kept * h * w, transfer_bytes=kept * h * w / 8,
+        weights_bytes=mc.weights_bytes(q.precision),
+        # The upsampled masks plus their thresholded copies; the memory model's activation factor
+        # (fitted to encoders) supplies the rest, so this analytic part is not inflated further here.
+        activation_bytes=max(enc.peak_bytes, per_batch.peak_bytes * 1.25),
+        state_bytes=embedding_bytes(mc.size[0]), host_state_bytes=kept * h * w, params=mc.params,
+        notes=[(f"automatic masks: {points} grid points in {batches} decoder batch(es) of {per_batch_points}; "
+                f"post-processing assumes ~{kept} masks pass the filters")],
+    )
+
+
+def _video_memory(mc: ModelCounts, objects: int, frames: int, q: Query) -> tuple[float, float, float]:
+    """(device state, host state, device growth per frame) of sam2's video inference state."""
+    s = mc.size[0]
+    frame_bytes = 3 * s * s * 4  # init_state keeps every frame resized to s x s, fp32
+    per_object = MEM_DIM * (s // 16) ** 2 * 2 + (s // 4) ** 2 * 4 + HIDDEN * 4 + 8  # bf16 memory, mask, ptr
+    frames_bytes = frames * frame_bytes
+    bank_bytes = frames * objects * per_object
+    device = (0 if q.offload_video_to_cpu else frames_bytes) + (0 if q.offload_state_to_cpu else bank_bytes)
+    host = (frames_bytes if q.offload_video_to_cpu else 0) + (bank_bytes if q.offload_state_to_cpu else 0)
+    growth = (0 if q.offload_video_to_cpu else frame_bytes) + (0 if q.offload_state_to_cpu else objects * per_object)
+    return device, host, growth
+
+
+def _video(q: Query, mc: ModelCounts, frames: int | None = None, frame_hw: tuple[int, int] | None = None,
+           unit: str = "frame") -> Footprint:
+    h, w = frame_hw or source_size(q)
+    frames = frames or q.frames
+    b = q.batch_size
+    enc = mc.block("encoder", q.precision)
+    step = mc.block("video_step", q.precision)
+    state, host, growth = _video_memory(mc, b, frames, q)
+    s = mc.size[0]
+    notes = [f"{frames} {unit}s kept by init_state at {s}x{s} fp32 ({3 * s * s * 4 / 2**20:.0f} MiB each)"
+             + (" in host RAM (offload_video_to_cpu)" if q.offload_video_to_cpu else " on the GPU")]
+    return Footprint(
+        query=q, item_unit=unit, items_per_step=1,
+        parts={"encoder": enc, "tracking": step.times(b), "post": upsample(b, h, w, q.precision)},
+        host_pixels=0.0, host_mask_pixels=0.0, transfer_bytes=b * h * w,  # masks copied out as booleans
+        weights_bytes=mc.weights_bytes(q.precision), activation_bytes=max(enc.peak_bytes, step.peak_bytes * b),
+        state_bytes=state + embedding_bytes(s), host_state_bytes=host + frames * 3 * h * w,
+        growth_bytes_per_frame=growth, frames=frames, params=mc.params, notes=notes,
+    )
+
+
+def _volume(q: Query, mc: ModelCounts) -> Footprint:
+    w, h, d = q.volume or FULL.volume
+    fp = _video(q, mc, frames=d, frame_hw=(h, w), unit="slice")
+    fp.notes.append(f"SAM 2.1 on a volume: its {d} slices propagated as video frames")
+    return fp
+
+
+def host_transform() -> Any:
+    """What `set_image` does to every image on the host before the encoder: SAM2Transforms at 1024
+    (to tensor, resize, normalise). The calibration times it per source pixel."""
+    from sam2.utils.transforms import SAM2Transforms
+
+    return SAM2Transforms(resolution=1024, mask_threshold=0.0)
