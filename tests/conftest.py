@@ -28,3 +28,6 @@ def cli_runner():
     from click.testing import CliRunner
 
     return CliRunner()
+
+# Measured rooflines are cached per machine; the tests keep theirs apart from the user's.
+os.environ.setdefault("SEGBENCH_CACHE", str(Path(__import__("tempfile").mkdtemp(prefix="segbench-test-cache-"))))

@@ -67,13 +67,19 @@ def test_catalog_figures_are_consistent(catalog):
         assert g.sources, g.name
         assert all(key in catalog.sources for key in g.sources), g.name
         assert g.price.source in catalog.sources
-        # BF16 tensor cores arrived with Ampere (compute capability 8.0).
-        assert (g.bf16_tensor_tflops is None) == (g.compute_capability < (8, 0)), g.name
-        if g.compute_capability >= (7, 0) and g.name != "GTX 1660 Super":  # tensor-core parts
-            assert g.fp16_tensor_tflops > g.fp32_tflops, g.name
+        if g.backend == "cuda":
+            # BF16 tensor cores arrived with Ampere (compute capability 8.0).
+            assert (g.bf16_tensor_tflops is None) == (g.cuda_capability < (8, 0)), g.name
+            if g.cuda_capability >= (7, 0) and g.name != "GTX 1660 Super":  # tensor-core parts
+                assert g.fp16_tensor_tflops > g.fp32_tflops, g.name
+        else:  # other vendors have no CUDA compute capability
+            assert g.compute_capability is None, g.name
         if g.form_factor == "laptop":
             assert g.sustained_clock_factor < 1 and g.sustained_clock_basis, g.name
             assert g.price_new is None and g.price_used is None
+        elif g.power_mode and g.power_mode not in ("MAXN", "MAXN SUPER"):
+            # An edge module below its top power mode runs lower clocks, with the basis stated.
+            assert g.sustained_clock_factor < 1 and g.sustained_clock_basis, g.name
         else:
             assert g.sustained_clock_factor == 1.0, g.name
         for band in (g.price_new, g.price_used):
@@ -143,8 +149,8 @@ def test_ambiguous_family_takes_default_variant_and_says_so(catalog):
     found = catalog.match("A100")
     assert found.spec.name == "A100 40GB"
     assert found.ambiguous
-    assert found.note == ("'A100' is ambiguous (A100 40GB, A100 80GB, A100 80GB PCIe); "
-                          "using A100 40GB (most common)")
+    assert found.note == ("'A100' matches A100 40GB, A100 80GB, A100 80GB PCIe; "
+                          "using A100 40GB (the most common), name another for it")
     assert catalog.match("h100").spec.name == "H100 SXM"
 
 
@@ -157,11 +163,63 @@ def test_shared_alias_without_a_default_is_rejected_on_load(profiles):
 
 def test_unknown_name_lists_nearest_names(catalog):
     with pytest.raises(InputError) as err:
-        catalog.match("rtx 4060 ti")  # the 8 GB card is deliberately not aliased to the 16 GB one
+        catalog.match("rtx 4065 ti")
     message = str(err.value)
-    assert message.startswith("unknown GPU 'rtx 4060 ti'; nearest: RTX 4060 Ti 16GB, ")
+    assert message.startswith("unknown GPU 'rtx 4065 ti'; nearest: ")
+    assert "RTX 4060 Ti" in message
     listed = message.split("nearest: ")[1].split(" (or")[0].split(", ")
     assert 3 <= len(listed) <= 5
+
+
+# Every device the 2026 catalog issue (#13) names, as a buyer types it, and the entry it must find.
+MARKET_2026 = {
+    "RTX 5090": "RTX 5090", "RTX 5080": "RTX 5080", "RTX 5070 Ti": "RTX 5070 Ti", "RTX 5070": "RTX 5070",
+    "RTX 5060 Ti 16GB": "RTX 5060 Ti 16GB", "RTX 5060 Ti 8GB": "RTX 5060 Ti 8GB", "RTX 5060": "RTX 5060",
+    "RTX 5070 Laptop": "RTX 5070 Laptop", "RTX 5080 Laptop": "RTX 5080 Laptop", "RTX 5090 Laptop": "RTX 5090 Laptop",
+    "RTX 4060 Ti 8GB": "RTX 4060 Ti 8GB", "RTX 4070 Ti": "RTX 4070 Ti", "RTX 4070 Super": "RTX 4070 Super",
+    "RTX 4080 Super": "RTX 4080 Super", "GTX 1080 Ti": "GTX 1080 Ti", "RTX 2070 Super": "RTX 2070 Super",
+    "RTX 3080 Ti": "RTX 3080 Ti", "RTX 3090 Ti": "RTX 3090 Ti", "RTX A4000": "RTX A4000", "RTX A6000": "RTX A6000",
+    "RTX 6000 Ada": "RTX 6000 Ada", "RTX PRO 6000 Blackwell": "RTX PRO 6000 Blackwell", "A10G": "A10G",
+    "L40S": "L40S", "H100 NVL": "H100 NVL", "H200": "H200", "B200": "B200",
+    "RX 7900 XTX": "RX 7900 XTX", "RX 7900 XT": "RX 7900 XT", "RX 9070 XT": "RX 9070 XT",
+    "MI300X": "Instinct MI300X", "Arc B580": "Arc B580",
+}
+
+
+@pytest.mark.parametrize("typed, canonical", sorted(MARKET_2026.items()))
+def test_the_2026_market_resolves(catalog, typed, canonical):
+    assert catalog.match(typed).spec.name == canonical
+
+
+@pytest.mark.parametrize("family", ["Jetson Orin Nano", "Jetson Orin NX", "Jetson AGX Orin"])
+def test_edge_modules_resolve_with_their_power_modes(catalog, family):
+    found = catalog.match(family)
+    assert family.split()[-1] in found.spec.name and found.spec.power_mode
+    modes = [s for s in catalog.gpus if s.name.startswith(found.spec.name.split(" (")[0])]
+    assert len(modes) >= 3 and len({s.power_mode for s in modes}) == len(modes)
+    # A lower power mode is slower: its clocks, hence its peaks, are lower.
+    assert min(s.peak_tflops("fp16") for s in modes) < found.spec.peak_tflops("fp16")
+
+
+@pytest.mark.parametrize("typed", ["Apple M2", "Apple M3", "Apple M4", "M4 Pro", "M4 Max", "M2 Max", "M3 Pro"])
+def test_apple_silicon_gpus_resolve_as_mps(catalog, typed):
+    spec = catalog.match(typed).spec
+    assert isinstance(spec, GPUSpec) and spec.backend == "mps" and spec.vendor == "apple"
+    assert spec.form_factor == "integrated" and 0 < spec.memory_share < 1
+
+
+def test_a_loose_name_across_variants_takes_the_common_one_and_names_the_rest(catalog):
+    found = catalog.match("4060 Ti")
+    assert found.spec.name == "RTX 4060 Ti 8GB" and found.ambiguous
+    assert "RTX 4060 Ti 16GB" in found.note and "RTX 4060 Ti 8GB" in found.note
+    assert catalog.match("4060 Ti 16GB").spec.name == "RTX 4060 Ti 16GB"
+    orin = catalog.match("Orin")
+    assert orin.ambiguous and orin.spec.name.startswith("Jetson AGX Orin")
+    for variant in ("Jetson Orin Nano", "Jetson Orin NX", "Jetson AGX Orin"):
+        assert variant in orin.note
+    # A word must start where the typed name does: "080" is no loose name for the 4080 or 5080.
+    with pytest.raises(InputError):
+        catalog.match("080")
 
 
 def test_empty_name_is_an_input_error(catalog):
@@ -328,7 +386,7 @@ def test_price_overrides_replace_component_and_gpu_prices():
 
 @pytest.mark.parametrize("overrides, expected", [
     ({"RTX 9999": 100}, r"--price 'RTX 9999': not a component key or GPU name; nearest: "),
-    ({"A100": 5000}, r"--price 'A100': 'A100' is ambiguous .*name the exact variant"),
+    ({"A100": 5000}, r"--price 'A100': 'A100' matches A100 40GB, .*; name the exact variant"),
     ({"RTX 3090": -5}, r"price override for 'RTX 3090' must be a number >= 0"),
     ({"RTX 3090": float("nan")}, r"must be a number >= 0"),
 ])

@@ -41,7 +41,7 @@ def test_loose_names_match(name):
 def test_ambiguous_name_takes_the_common_variant_and_says_so():
     data = run_json("--gpu", "A100", "--model", "sam2.1-large", "--workload", "video")
     assert data["device"] == "A100 40GB"
-    assert "A100 40GB" in data["matched"] and "ambiguous" in data["matched"]
+    assert "A100 40GB" in data["matched"] and "A100 80GB" in data["matched"] and "most common" in data["matched"]
     assert "fps" in data["predicted"]
 
 

@@ -56,7 +56,7 @@ def test_advisor_layers_import_one_way(tmp_path):
 
 
 def test_more_than_three_modules_naming_a_family_is_found(tmp_path):
-    files = {f"m{i}.py": f'MODEL = "sam2.1-tiny"\n' for i in range(3)}
+    files = {f"m{i}.py": 'MODEL = "sam2.1-tiny"\n' for i in range(3)}
     files["families/sam2/x.py"] = 'NAME = "sam2"\n'  # inside families/: allowed
     files["doc.py"] = '"""sam2 in prose is fine."""\n'
     assert found(tmp_path, files) == []

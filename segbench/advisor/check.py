@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segbench.advisor.advice import advice_for
-from segbench.advisor.data.catalog import Match
+from segbench.advisor.data.catalog import CPUSpec, GPUSpec, Match
 from segbench.advisor.evaluate import (
     MEMORY_UNIT,
     Evaluation,
@@ -20,8 +20,19 @@ from segbench.advisor.model import memory as M
 from segbench.advisor.model.fit import STALE_FIT_NOTE, fit_is_current, fitted
 from segbench.advisor.model.roofline import peaks
 from segbench.advisor.targets import resolve_target
+from segbench.cost.footprint import default_classes
 from segbench.errors import InputError
 from segbench.families.registry import get_spec
+
+
+# The GPU backends `segbench run` drives (ROCm builds of torch present AMD GPUs as "cuda" devices).
+RUNNABLE_BACKENDS = ("cuda", "rocm", "mps")
+SCOPE_MEANS = {
+    "encoder": "the model's forward pass alone, on inputs already on the device",
+    "predictor": "the library call a user makes (set_image, one propagation step, a sliding-window inference): "
+                 "pre- and post-processing and host-device copies included, reading files not",
+    "pipeline": "the predictor plus reading each image, clip frame or scan from its file",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,8 @@ class CheckRequest:
     dataset_images: int | None = None
     compiled: bool = False
     from_results: tuple[str, ...] = ()
+    scope: str = "predictor"
+    classes: int | None = None
 
 
 @dataclass
@@ -68,6 +81,9 @@ class CheckResult:
             "workload": q.workload,
             "precision": q.precision,
             "batch_size": q.batch_size,
+            "classes": q.classes if q.classes is not None else default_classes(q.model),  # None: no class setting
+            "scope": ev.scope,
+            "scope_means": SCOPE_MEANS[ev.scope],
             "item": ev.footprint.item_unit,
             "fits": ev.fits,
             "predicted": ev.predicted(),
@@ -87,7 +103,7 @@ def check(req: CheckRequest) -> CheckResult:
     precision = req.precision or default_precision(match.spec)
     query = build_query(req.model, req.workload, precision, resolution=req.resolution, batch_size=req.batch_size,
                         volume=req.volume, frames=req.frames, aggregate_on=req.aggregate_on,
-                        offload_video_to_cpu=req.offload_video_to_cpu)
+                        offload_video_to_cpu=req.offload_video_to_cpu, classes=req.classes)
     compiled = "full" if req.compiled else "none"
     params, loo = fitted()
     scale, scaled_from = 1.0, None
@@ -95,8 +111,11 @@ def check(req: CheckRequest) -> CheckResult:
         from segbench.advisor.fromresults import scale_from_results
 
         scale, scaled_from = scale_from_results(req.from_results, query, match.spec, params)
-    ev = evaluate(match.spec, query, params=params, compiled=compiled, scale=scale, targets=req.targets)
+    ev = evaluate(match.spec, query, params=params, compiled=compiled, scale=scale, targets=req.targets,
+                  scope=req.scope)
     basis = basis_for(ev, loo, compiled)
+    if not ev.is_cpu and not basis["error"]["architecture_points"]:
+        ev.risks.append(Risk("unverified", unverified(match.spec)))
     if scaled_from:
         basis["scaled_from"] = scaled_from
     return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params))
@@ -108,7 +127,12 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
     family = get_spec(q.model).family
     similar = [(ref, pred, err) for ref, pred, err in loo.rows
                if get_spec(ref.query.model).family == family and ref.query.workload == q.workload]
-    similar.sort(key=lambda row: (row[0].query.model != q.model, row[0].spec.name != spec.name))
+    # Nearest first: the same kind of device (a GPU prediction is not vouched for by CPU runs), then
+    # the same model, architecture, device and scope.
+    kind = "cpu" if ev.is_cpu else "gpu"
+    similar.sort(key=lambda row: (_kind(row[0]) != kind, row[0].query.model != q.model,
+                                  _architecture(row[0]) != _architecture_of(spec), row[0].spec.name != spec.name,
+                                  row[0].scope != ev.scope))
     similar_errors = [err for _, _, err in similar]
     device = fp.device
     peak = spec.peak_tflops(q.precision)
@@ -131,9 +155,10 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
             "reference_points": len(loo.rows),
             "similar_points": len(similar),
             "similar_median_pct": round(sorted(similar_errors)[len(similar_errors) // 2], 1) if similar_errors else None,
+            "architecture_points": len(same_architecture(loo, spec)),
         },
         "references": [
-            {"id": ref.id, "device": ref.spec.name, "measured_ms": round(ref.seconds_per_item * 1e3, 2),
+            {"id": ref.id, "device": ref.spec.name, "scope": ref.scope, "measured_ms": round(ref.seconds_per_item * 1e3, 2),
              "predicted_ms": round(pred * 1e3, 2), "error_pct": round(err, 1), "source": ref.source}
             for ref, pred, err in similar[:4]
         ],
@@ -152,6 +177,34 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
         what = {"tensor": "on tensor cores", "fp32": "on FP32 CUDA cores (no tensor-core path)", "cpu": "on a CPU"}[unit]
         notes.append(f"only {len(same_unit)} reference point(s) ran {what}: this prediction extrapolates, expect "
                      "a larger error than the median")
+    if not ev.is_cpu and not out["error"]["architecture_points"]:
+        notes.append(unverified(spec))
     if notes:
         out["error"]["note"] = "; ".join(notes)
     return out
+
+
+def _kind(ref) -> str:
+    return "cpu" if isinstance(getattr(ref, "spec", None), CPUSpec) else "gpu"
+
+
+def _architecture_of(spec) -> str:
+    return getattr(spec, "architecture", "CPU")
+
+
+def _architecture(ref) -> str:
+    return _architecture_of(ref.spec) if hasattr(ref, "spec") else ""
+
+
+def same_architecture(loo, spec) -> list:
+    """Reference points measured on a device of `spec`'s architecture (and backend)."""
+    return [ref for ref, _, _ in loo.rows if hasattr(ref, "spec") and isinstance(ref.spec, GPUSpec)
+            and isinstance(spec, GPUSpec) and ref.spec.architecture == spec.architecture
+            and ref.spec.backend == spec.backend]
+
+
+def unverified(spec) -> str:
+    runs = ("" if spec.backend in RUNNABLE_BACKENDS else
+            f"; segbench run cannot drive {spec.backend} devices yet, so none can be measured there")
+    return (f"no reference point on {spec.architecture} ({spec.backend}): the prediction has no measurement on this "
+            f"architecture and extrapolates from others{runs}")

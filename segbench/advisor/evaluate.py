@@ -14,16 +14,18 @@ from segbench.advisor.data.catalog import GIB, CPUSpec, GPUSpec
 from segbench.advisor.limits import OOM_HEADROOM
 from segbench.advisor.model import memory as M
 from segbench.advisor.model.fit import fitted
-from segbench.advisor.model.roofline import Breakdown, Params, predict
-from segbench.cost.footprint import Footprint, Query, footprint
+from segbench.advisor.model.roofline import SCOPES, Breakdown, Params, predict
+from segbench.cost.footprint import Footprint, Query, footprint, with_classes
 from segbench.errors import InputError
 from segbench.families.registry import check_serves, get_spec
 from segbench.formatting import fmt_seconds as fmt_duration
 from segbench.workloads.catalog import FULL
 
 CHEAP_BUILD_RAM = 16 * GIB  # host RAM assumed for a GPU build when nothing says otherwise
-# `budget` comes from recommend (a build inside the budget only at the low end of its price range).
-RISK_CODES = ("oom", "throttle", "slow", "precision", "host_ram", "memory_growth", "cpu_only", "estimate", "budget")
+# `budget` comes from recommend (a build inside the budget only at the low end of its price range);
+# `unverified` from check (no reference point on the device's architecture).
+RISK_CODES = ("oom", "throttle", "slow", "precision", "host_ram", "memory_growth", "cpu_only", "estimate", "budget",
+              "unverified")
 MEMORY_UNIT = "GiB (2^30 bytes; nvidia-smi's MiB / 1024)"  # of every *_gb figure in `predicted`
 
 
@@ -63,6 +65,9 @@ class Evaluation:
     fits: bool
     risks: list[Risk] = field(default_factory=list)
     scale: float = 1.0
+    scope: str = "predictor"
+    allocated_bytes: float | None = None  # torch.cuda.max_memory_allocated's view of the peak (GPU)
+    max_fit: tuple[str, int | None] | None = None  # ("frames" | "depth", the most that fits); see memory.max_fit
 
     @property
     def is_cpu(self) -> bool:
@@ -95,10 +100,14 @@ class Evaluation:
                 out["latency_ms"] = per_volume * 1e3
         if self.peak_device_bytes is not None:
             out["peak_vram_gb"] = self.peak_device_bytes / GIB
+            out["peak_allocated_gb"] = (self.allocated_bytes or 0.0) / GIB
             out["host_ram_gb"] = self.peak_host_bytes / GIB
         else:
             out["peak_ram_gb"] = self.peak_host_bytes / GIB
-        return {k: round(v, 4 if v < 10 else 1) for k, v in out.items()}
+        out = {k: round(v, 4 if v < 10 else 1) for k, v in out.items()}
+        if self.max_fit is not None and self.max_fit[1] is not None:
+            out[f"max_{self.max_fit[0]}_fit"] = self.max_fit[1]
+        return out
 
     def meets(self, targets: Targets) -> bool:
         return self.fits and not self.missed(targets)
@@ -126,9 +135,13 @@ def default_precision(spec: GPUSpec | CPUSpec) -> str:
     (bf16 from 8.0, fp16 on 7.x, fp32 before); bf16 on a CPU with a native bf16 rate, else fp32."""
     if isinstance(spec, CPUSpec):
         return "bf16" if spec.bf16_gflops else "fp32"
+    if spec.backend == "mps":
+        return "fp16"  # what segbench run picks on Apple GPUs
+    if spec.backend != "cuda":
+        return "bf16" if spec.bf16_tensor_tflops else "fp16"
     from segbench.measure.device import precision_for_capability
 
-    return precision_for_capability(spec.compute_capability)
+    return precision_for_capability(spec.cuda_capability)
 
 
 def _memory_limit(spec: GPUSpec | CPUSpec) -> float:
@@ -142,18 +155,25 @@ def _memory_limit(spec: GPUSpec | CPUSpec) -> float:
 
 
 def evaluate(spec: GPUSpec | CPUSpec, query: Query, *, params: Params | None = None, compiled: str = "none",
-             scale: float = 1.0, targets: Targets = Targets()) -> Evaluation:
+             scale: float = 1.0, targets: Targets = Targets(), scope: str = "predictor") -> Evaluation:
+    if scope not in SCOPES:
+        raise InputError(f"--scope must be one of {', '.join(SCOPES)}, got '{scope}'")
     params = params or fitted()[0]
     fp = footprint(query)
-    breakdown = predict(fp, spec, params, compiled)
+    breakdown = predict(fp, spec, params, compiled, scope)
     per_item = breakdown.per_item_s * scale
     mm = M.memory_model()
     cpu = isinstance(spec, CPUSpec)
     device = None if cpu else M.device_peak_bytes(fp, mm)
     host = M.host_peak_bytes(fp, cpu, mm)
     limit = _memory_limit(spec)
-    peak = host if cpu else device
-    ev = Evaluation(spec, fp, breakdown, per_item, device, host, limit, fits=peak <= limit, scale=scale)
+    unified = not cpu and spec.unified_memory
+    # On unified memory the host side of the job (frames, buffers, the runtime) uses the same pool.
+    peak = host if cpu else device + host if unified else device
+    fit_limit = max(0.0, limit - host) if unified else limit
+    ev = Evaluation(spec, fp, breakdown, per_item, device, host, limit, fits=peak <= limit, scale=scale, scope=scope,
+                    allocated_bytes=None if cpu else M.allocated_peak_bytes(fp, mm),
+                    max_fit=M.max_fit(query, fit_limit, cpu, mm))
     ev.risks = _risks(ev, targets, mm)
     return ev
 
@@ -161,26 +181,33 @@ def evaluate(spec: GPUSpec | CPUSpec, query: Query, *, params: Params | None = N
 def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
     spec, fp, q = ev.spec, ev.footprint, ev.footprint.query
     risks: list[Risk] = []
+    unified = not ev.is_cpu and spec.unified_memory
     peak = ev.peak_host_bytes if ev.is_cpu else ev.peak_device_bytes
-    what = "RAM" if ev.is_cpu else "VRAM"
     assert peak is not None
+    if unified:
+        peak += ev.peak_host_bytes
+    what = "RAM" if ev.is_cpu else "the memory a GPU job may use (shared with the CPU)" if unified else "VRAM"
     if peak >= OOM_HEADROOM * ev.memory_limit_bytes:
         level = "over" if peak > ev.memory_limit_bytes else "within 10% of"
         risks.append(Risk("oom", f"predicted peak {peak / GIB:.1f} GiB is {level} the {ev.memory_limit_bytes / GIB:.3g} GiB "
-                                 f"of {what} on {spec.name}" + _oom_hint(fp)))
+                                 f"of {what} on {spec.name}" + _oom_hint(fp, unified)))
     if isinstance(spec, GPUSpec) and (spec.form_factor == "laptop" or spec.sustained_clock_factor < 1):
         basis = f" ({spec.sustained_clock_basis})" if spec.sustained_clock_basis else ""
-        risks.append(Risk("throttle", f"{spec.name} is a laptop part: under a long run it holds about "
-                                      f"{spec.sustained_clock_factor:.0%} of its boost clock{basis}; the figures use "
-                                      "that sustained clock, and a thin chassis can fall lower (measure with segbench soak)"))
+        if spec.form_factor == "laptop":
+            risks.append(Risk("throttle", f"{spec.name} is a laptop part: under a long run it holds about "
+                                          f"{spec.sustained_clock_factor:.0%} of its boost clock{basis}; the figures use "
+                                          "that sustained clock, and a thin chassis can fall lower (measure with segbench soak)"))
+        else:
+            risks.append(Risk("throttle", f"{spec.name} runs at about {spec.sustained_clock_factor:.0%} of its top "
+                                          f"clocks in this power mode{basis}; the figures use those clocks"))
     for sentence in ev.missed(targets):
         risks.append(Risk("slow", f"target missed on {spec.name}: {sentence}"))
-    if isinstance(spec, GPUSpec):
+    if isinstance(spec, GPUSpec) and spec.backend == "cuda":
         if q.precision == "bf16" and spec.bf16_tensor_tflops is None:
             risks.append(Risk("precision", f"bf16 needs compute capability 8.0 (Ampere) or newer; {spec.name} is "
-                                           f"{spec.compute_capability[0]}.{spec.compute_capability[1]}, so bf16 runs without "
+                                           f"{spec.cuda_capability[0]}.{spec.cuda_capability[1]}, so bf16 runs without "
                                            "tensor cores (segbench run refuses it there): use fp16"))
-        elif q.precision == "fp16" and spec.compute_capability < (7, 0):
+        elif q.precision == "fp16" and spec.cuda_capability < (7, 0):
             risks.append(Risk("precision", f"{spec.name} has no fast fp16 (Pascal runs half precision at 1/64 rate or "
                                            "falls back to fp32 math): fp16 saves memory but not time"))
     for note in ev.breakdown.notes:
@@ -190,8 +217,8 @@ def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
         risks.append(Risk("host_ram", f"about {ev.peak_host_bytes / GIB:.0f} GiB of host RAM is needed "
                                       f"({'frames and memory bank offloaded' if q.offload_video_to_cpu else 'buffers on the host'}); "
                                       f"a {CHEAP_BUILD_RAM / GIB:.0f} GiB build will swap"))
-    if fp.growth_bytes_per_frame > 0 and not ev.is_cpu:
-        fit = M.frames_that_fit(fp, ev.memory_limit_bytes, mm)
+    if fp.growth_bytes_per_frame > 0 and not ev.is_cpu and ev.max_fit is not None:
+        fit = ev.max_fit[1]
         if fit is not None and fit < fp.frames:
             risks.append(Risk("memory_growth", f"GPU memory grows {fp.growth_bytes_per_frame / 2**20:.0f} MiB per "
                                                f"{fp.item_unit}: about {fit} {fp.item_unit}s fit on {spec.name}, not "
@@ -203,8 +230,11 @@ def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
     return risks
 
 
-def _oom_hint(fp: Footprint) -> str:
+def _oom_hint(fp: Footprint, unified: bool = False) -> str:
     q = fp.query
+    if unified and q.workload in ("video", "volume"):  # moving buffers to the host frees nothing: one pool
+        return "; the memory is shared with the CPU, so offloading does not help: fewer --frames, a smaller scan " \
+               "or a smaller model"
     if q.workload == "video" and not q.offload_video_to_cpu:
         return "; the clip's frames live on the GPU: try --offload-video-to-cpu, fewer --frames, or a smaller model"
     if q.workload == "volume" and fp.item_unit == "volume" and q.aggregate_on != "cpu":
@@ -217,7 +247,8 @@ def _oom_hint(fp: Footprint) -> str:
 
 
 def build_query(model: str, workload: str, precision: str, *, resolution=None, batch_size: int = 1, volume=None,
-                frames: int | None = None, aggregate_on: str = "device", offload_video_to_cpu: bool = False) -> Query:
+                frames: int | None = None, aggregate_on: str = "device", offload_video_to_cpu: bool = False,
+                classes: int | None = None) -> Query:
     spec = get_spec(model)
     check_serves(spec, workload)
     if volume is not None and workload != "volume":
@@ -228,6 +259,8 @@ def build_query(model: str, workload: str, precision: str, *, resolution=None, b
         raise InputError(f"--batch-size must be 1 or more, got {batch_size}")
     if aggregate_on not in ("device", "cpu"):
         raise InputError(f"--aggregate-on must be device or cpu, got '{aggregate_on}'")
+    if classes is not None:
+        with_classes(spec.name, classes)  # refused with one line for a model without output classes
     return Query(spec.name, workload, precision, batch_size, resolution=tuple(resolution) if resolution else None,
                  frames=frames or FULL.frames, volume=tuple(volume) if volume else None,
-                 aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu)
+                 aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu, classes=classes)

@@ -37,8 +37,10 @@ def _record_spec(record: Record) -> GPUSpec | CPUSpec:
                              "add it to profiles/gpus.yaml to scale from it") from None
     cpu_model = str((record.environment.get("cpu") or {}).get("model_name") or "") or None
     threads = int(record.environment.get("torch_threads") or 1)
-    # The same rule as `check --gpu this-cpu`: a run on the calibration CPU scales its measured rates.
-    return this_cpu_spec(catalog, cpu_model, threads, label="measured CPU").spec
+    # The same rule as `check --gpu this-cpu`: the roofline the run measured, else the calibration CPU's
+    # measured rates scaled, else an estimate from the core count.
+    roofline = record.environment.get("roofline") if isinstance(record.environment.get("roofline"), dict) else None
+    return this_cpu_spec(catalog, cpu_model, threads, label="measured CPU", roofline=roofline).spec
 
 
 def _record_query(record: Record, like: Query) -> Query:
@@ -91,7 +93,7 @@ def scale_from_results(paths: tuple[str, ...], query: Query, target: GPUSpec | C
         "batch_size": int(record.batch_size),
         "measured_ms": round(per_item * 1e3, 2),
         "model_predicted_there_ms": round(there * 1e3, 2),
-        "ratio": round(ratio, 3),
+        "ratio": float(f"{ratio:.4g}"),  # significant digits: a ratio may be 0.0123 or 81.2
         "applied_factor": round(factor, 3),
         "rule": "measured / predicted on the measuring device, applied in full between devices of the same kind, "
                 "as its square root from a CPU to a GPU (or back)",

@@ -84,6 +84,7 @@ class RecommendRequest:
     resolution: tuple[int, int] | None = None
     volume: tuple[int, int, int] | None = None
     models: tuple[str, ...] = ()
+    classes: int | None = None
     task: str | None = None  # None: the workload's default task
     precision: str | None = None
     batch_size: int = 1
@@ -207,7 +208,7 @@ def recommend(req: RecommendRequest) -> Recommendation:
         for model in models:
             q = build_query(model, req.workload, precision, resolution=req.resolution, batch_size=req.batch_size,
                             volume=req.volume, frames=req.frames, aggregate_on=req.aggregate_on,
-                            offload_video_to_cpu=req.offload_video_to_cpu)
+                            offload_video_to_cpu=req.offload_video_to_cpu, classes=req.classes)
             ev = evaluate(build.spec, q, params=params, targets=req.targets)
             options.append(Option(build, model, ev, ev.meets(req.targets)))
         per_build.append((build, options))
@@ -227,8 +228,9 @@ def recommend(req: RecommendRequest) -> Recommendation:
     closest = best_inside = cheaper = dearer = None
     if chosen is not None:
         i = summary.index(chosen)
-        cheaper = summary[i - 1] if i > 0 else None
-        dearer = summary[i + 1] if i + 1 < len(summary) else None
+        # The neighbours are other cards: the same card in a dearer tier is no step up in speed.
+        cheaper = next((o for o in reversed(summary[:i]) if o.build.spec.name != chosen.build.spec.name), None)
+        dearer = next((o for o in summary[i + 1:] if o.build.spec.name != chosen.build.spec.name), None)
         risks = list(chosen.evaluation.risks)
         lo, hi = chosen.build.cost
         if hi > req.budget:

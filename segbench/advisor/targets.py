@@ -3,6 +3,8 @@
 A CPU known only by its model name and thread count becomes a spec by one rule, for
 `check --gpu this-cpu` and for `check --from` a CPU run:
 
+0. A measured roofline of it (`segbench probe --measure`, or the one a run recorded): its matmul
+   rates and copy bandwidth, on the catalog entry's (or the generic basis's) other figures.
 1. The CPU the calibration points were measured on (same model name): its measured per-thread rates
    times the threads.
 2. A CPU in the catalog: that entry, scaled per thread when fewer threads than it has are used.
@@ -30,11 +32,39 @@ def _scaled(spec: CPUSpec, name: str, cores: int, threads: int, factor: float, *
                    memory_bandwidth_gbs=spec.memory_bandwidth_gbs * factor, **extra)
 
 
+def measured(spec: CPUSpec, roofline: dict, name: str) -> CPUSpec | None:
+    """`spec` with the rates a roofline measured (matmul TFLOP/s per precision, copy GB/s), or None
+    when it measured no fp32 rate."""
+    matmul = roofline.get("matmul") or {}
+    if "fp32" not in matmul:
+        return None
+    bf16 = matmul.get("bf16", {}).get("tflops")
+    return replace(spec, name=name, aliases=(), default_variant=False,
+                   fp32_gflops=matmul["fp32"]["tflops"] * 1e3, fp32_gflops_estimate=False,
+                   fp32_gflops_basis=f"measured: fp32 matmul {matmul['fp32'].get('side')}^2, "
+                                     f"{matmul['fp32'].get('measured_at', '')}",
+                   bf16_gflops=bf16 * 1e3 if bf16 and bf16 > matmul["fp32"]["tflops"] else None,
+                   memory_bandwidth_gbs=float(roofline.get("copy_gbs") or spec.memory_bandwidth_gbs),
+                   memory_estimate=not roofline.get("copy_gbs"),
+                   memory_basis="measured: tensor copy (read + write)" if roofline.get("copy_gbs") else spec.memory_basis)
+
+
 def this_cpu_spec(catalog: Catalog, model: str | None, threads: int, *, smt: int = 1,
-                  label: str = "this machine's CPU", query: str = "") -> Match:
-    """The spec of a CPU called `model` running `threads` threads (`smt` threads per core)."""
+                  label: str = "this machine's CPU", query: str = "", roofline: dict | None = None) -> Match:
+    """The spec of a CPU called `model` running `threads` threads (`smt` threads per core); with
+    `roofline`, its measured rates."""
     threads = max(1, int(threads))
     plural = "thread" if threads == 1 else "threads"
+    if roofline:
+        known = [s for s in catalog.lookup(normalize_name(model or "")) if isinstance(s, CPUSpec)]
+        basis = known[0] if len(known) == 1 else catalog.get(LOCAL_CPU_BASIS)
+        spec = measured(basis, roofline, f"{label} ({model or 'unknown model'}, {threads} {plural}, measured)") \
+            if isinstance(basis, CPUSpec) else None
+        if spec is not None:
+            spec = replace(spec, cores=max(1, round(threads / smt)), threads=threads)
+            rates = f"fp32 {spec.fp32_gflops:,.0f}" + (f", bf16 {spec.bf16_gflops:,.0f}" if spec.bf16_gflops else "")
+            return Match(spec, f"{label}: its measured roofline ({rates} GFLOP/s matmul, "
+                               f"{spec.memory_bandwidth_gbs:,.0f} GB/s copy)", query=query)
     calibration = load_calibration()
     if model and model == calibration.machine.get("cpu_model"):
         machine = calibration.reference_machine(catalog)
@@ -87,4 +117,15 @@ def local_cpu(catalog: Catalog, query: str = "this-cpu") -> Match:
     logical, physical = facts.get("logical_cores"), facts.get("physical_cores")
     threads = max(1, facts.get("usable_cores") or logical or 1)
     smt = max(1, round(logical / physical)) if logical and physical and logical >= physical else 1
-    return this_cpu_spec(catalog, facts.get("model_name"), threads, smt=smt, label="this machine's CPU", query=query)
+    return this_cpu_spec(catalog, facts.get("model_name"), threads, smt=smt, label="this machine's CPU", query=query,
+                         roofline=cached_cpu_roofline())
+
+
+def cached_cpu_roofline() -> dict | None:
+    """This CPU's measured roofline from `segbench probe --measure` (or a recent run), when fresh; never
+    measured here, so `check` stays quick."""
+    import torch
+
+    from segbench.probe.roofline import cached
+
+    return cached(torch.device("cpu"))

@@ -56,6 +56,7 @@ class Plan:
     weights: str = "auto"  # auto | pretrained | random
     checkpoint: str | None = None
     resolution: tuple[int, ...] | None = None  # model input size; None: each model's published size
+    classes: int | None = None  # output classes of models that have them; None: each model's own
     settings: MeasureSettings = field(default_factory=MeasureSettings)
     options: WorkloadOptions = field(default_factory=WorkloadOptions)
     max_ram_bytes: int | None = None  # host RAM ceiling: allocations beyond it become an OOM result
@@ -172,6 +173,11 @@ def validate(plan: Plan) -> Any:
         if not any(w in spec.workloads for w in plan.workloads):
             raise InputError(f"{spec.name} does not support the workload(s) {', '.join(plan.workloads)} "
                              f"(it supports: {', '.join(spec.workloads)})")
+    if plan.classes is not None:
+        from segbench.cost.footprint import with_classes
+
+        for spec in specs:
+            with_classes(spec.name, plan.classes)  # a model without output classes: one-line error
     if plan.checkpoint and len(plan.models) > 1:
         raise InputError("--checkpoint names one model's weights; give exactly one --model with it")
     device = resolve_device(plan.device)

@@ -82,7 +82,7 @@ def load_for(ctx: Context, model_name: str, purpose: str):
     """Load a model for the plan and say which weights it got."""
     plan = ctx.plan
     loaded = load_model(model_name, LoadOptions(ctx.device, plan.weights, plan.checkpoint, plan.resolution,
-                                                purpose=purpose))
+                                                purpose=purpose, classes=plan.classes))
     weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
     ctx.observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
     for note in loaded.notes:
@@ -161,7 +161,8 @@ def fill_stats(record: Record, workload: Workload, measurement: Measurement) -> 
 
 def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
     """FLOPs of the point from the same counted footprint the advisor predicts with, and what share
-    of the device's peak the measured median reached. Counting is a bonus: a failure is a note."""
+    of this machine's measured matmul peak at the point's precision the measured median reached
+    (the spec sheet's peak beside it on a catalogued GPU). Counting is a bonus: a failure is a note."""
     try:
         query = workload.cost_query(record.batch_size)
         if query is None:
@@ -176,14 +177,33 @@ def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
         return
     per_step = fp.device.flops
     median = record.stats.get("latency_s", {}).get("median")
+    roof = measured_peak(ctx, record.precision)
     record.flops = {"per_item": fp.flops_per_item, "per_step": per_step,
-                    **achieved(per_step, median, peak_tflops(record))}
+                    **achieved(per_step, median, roof.get("tflops")),
+                    "peak_source": roof.get("source"), "spec_peak_tflops": spec_peak_tflops(record)}
 
 
-def peak_tflops(record: Record) -> float | None:
-    """The device's peak for this precision from the GPU catalog, where the device is in it."""
+def measured_peak(ctx: Context, precision: str) -> dict[str, Any]:
+    """{"tflops", "source"}: this machine's measured dense matmul rate at `precision` (cached per machine)."""
+    from segbench.probe.roofline import roofline_for
+
+    try:
+        roof = roofline_for(ctx.device, precision)
+        entry = roof["matmul"][precision]
+        # The whole measured roofline travels with the records: `check --from` scales with it.
+        ctx.environment["roofline"] = roof
+    except Exception as exc:  # noqa: BLE001 - a run without a peak still has its timings
+        ctx.observer.note(f"the {precision} matmul peak could not be measured ({type(exc).__name__}: {exc})")
+        return {}
+    return {"tflops": entry["tflops"],
+            "source": f"measured here: {precision} matmul {entry['side']}x{entry['side']}, median of "
+                      f"{entry['samples']}, {entry['measured_at']}"}
+
+
+def spec_peak_tflops(record: Record) -> float | None:
+    """The device's spec-sheet peak for this precision from the GPU catalog, where the device is in it."""
     if not record.device.startswith("cuda"):
         return None
-    from segbench.advisor import spec_peak_tflops
+    from segbench.advisor import spec_peak_tflops as from_catalog
 
-    return spec_peak_tflops(str(record.environment.get("hardware", "")), record.precision)
+    return from_catalog(str(record.environment.get("hardware", "")), record.precision)

@@ -38,6 +38,7 @@ def make_plan(
     weights: str = "auto",
     checkpoint: str | None = None,
     resolution: tuple[int, ...] | None = None,
+    classes: int | None = None,
     options: dict[str, Any] | None = None,
     max_ram_bytes: int | None = None,
     telemetry_interval_s: float | None = 0.1,
@@ -76,6 +77,7 @@ def make_plan(
         weights=weights,
         checkpoint=checkpoint,
         resolution=tuple(resolution) if resolution else None,
+        classes=classes,
         settings=MeasureSettings(
             warmup=settings.warmup if warmup is None else warmup,
             min_iters=min_iters or settings.min_iters,

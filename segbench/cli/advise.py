@@ -11,6 +11,7 @@ from segbench.cli.output import console, emit_json
 from segbench.cli.params import PRICE
 from segbench.errors import InputError
 from segbench.families.base import TASKS
+from segbench.formatting import fmt_seconds
 from segbench.workloads.catalog import FULL, WORKLOAD_NAMES
 
 _FULL_VOLUME = "x".join(map(str, FULL.volume))
@@ -54,21 +55,28 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def _predicted_rows(p: dict[str, float]) -> list[tuple[str, str]]:
+    """Rows for a predicted dict; times in the unit a person reads (6.5 min per volume, not 388,783 ms)."""
     rows = []
-    if "latency_ms" in p:
-        rows.append(("latency", _fmt(p["latency_ms"], "ms")))
+    if "latency_ms" in p and "seconds_per_volume" not in p:  # for a volume the two are one figure
+        rows.append(("latency", fmt_seconds(p["latency_ms"] / 1e3)))
     if "fps" in p:
         rows.append(("fps", _fmt(p["fps"])))
     if "images_per_hour" in p:
         rows.append(("images per hour", _fmt(p["images_per_hour"])))
     if "seconds_per_volume" in p:
-        rows.append(("seconds per volume", _fmt(p["seconds_per_volume"], "s")))
+        rows.append(("per volume", fmt_seconds(p["seconds_per_volume"])))
     if "peak_vram_gb" in p:
-        rows.append(("peak VRAM", _fmt(p["peak_vram_gb"], "GiB")))
+        rows.append(("peak VRAM (nvidia-smi)", _fmt(p["peak_vram_gb"], "GiB")))
+    if "peak_allocated_gb" in p:
+        rows.append(("peak allocated (torch)", _fmt(p["peak_allocated_gb"], "GiB")))
     if "host_ram_gb" in p:
         rows.append(("host RAM", _fmt(p["host_ram_gb"], "GiB")))
     if "peak_ram_gb" in p:
         rows.append(("peak RAM", _fmt(p["peak_ram_gb"], "GiB")))
+    if "max_frames_fit" in p:
+        rows.append(("longest clip that fits", f"{p['max_frames_fit']:,} frames"))
+    if "max_depth_fit" in p:
+        rows.append(("deepest scan that fits", f"{p['max_depth_fit']:,} slices at this in-plane size"))
     return rows
 
 
@@ -105,13 +113,19 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--images-per-hour", type=float, default=None, help="Flag `slow` below this throughput.")
 @click.option("--images", "dataset_images", type=int, default=None, help="How many images the job has (advice on 10K+).")
 @click.option("--compile", "compiled", is_flag=True, help="Predict with torch.compile (fewer launches, fused kernels).")
+@click.option("--scope", type=click.Choice(["encoder", "predictor", "pipeline"]), default="predictor",
+              show_default=True, help="What the time covers: the model's forward alone; the library call a user "
+              "makes (pre/post-processing and copies); or that plus reading the files.")
+@click.option("--classes", type=click.IntRange(1, 10000), default=None,
+              help="Output classes of a 3D or semantic model (default: the model's own; whole-body CT: 105-117).")
 @click.option("--from", "from_results", multiple=True, type=click.Path(),
               help="Results file/folder from segbench run on your machine: scale the prediction from it.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 def check(gpu: str, model: str | None, workload: str, resolution: str | None, batch_size: int, precision: str,
           volume_shape: str | None, frames: int | None, aggregate_on: str, offload_video_to_cpu: bool,
           target_fps: float | None, target_latency_ms: float | None, images_per_hour: float | None,
-          dataset_images: int | None, compiled: bool, from_results: tuple[str, ...], as_json: bool) -> None:
+          dataset_images: int | None, compiled: bool, scope: str, classes: int | None, from_results: tuple[str, ...],
+          as_json: bool) -> None:
     """Will MODEL run WORKLOAD on GPU, how fast, and what could go wrong?"""
     from segbench.advisor.check import CheckRequest, Targets
     from segbench.advisor.check import check as run_check
@@ -123,7 +137,7 @@ def check(gpu: str, model: str | None, workload: str, resolution: str | None, ba
         batch_size=batch_size, precision=_precision(precision), volume=_volume(volume_shape), frames=frames,
         aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu,
         targets=Targets(target_fps, target_latency_ms, images_per_hour), dataset_images=dataset_images,
-        compiled=compiled, from_results=tuple(from_results),
+        compiled=compiled, from_results=tuple(from_results), scope=scope, classes=classes,
     )
     result = run_check(req)
     data = result.to_dict()
@@ -137,11 +151,14 @@ def _render_check(data: dict[str, Any]) -> None:
     out = console()
     if data["matched"]:
         out.print(f"[yellow]{data['matched']}[/]")
-    title = f"{data['model']} · {data['workload']} on {data['device']} ({data['precision']}, batch {data['batch_size']})"
+    classes = f", {data['classes']} classes" if data.get("classes") else ""
+    title = (f"{data['model']} · {data['workload']} on {data['device']} ({data['precision']}, batch "
+             f"{data['batch_size']}{classes})")
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("fits", "[green]yes[/]" if data["fits"] else "[red]no[/]")
+    table.add_row("scope", f"{data['scope']}: {data['scope_means']}")
     for label, value in _predicted_rows(data["predicted"]):
         table.add_row(label, value)
     error = data["basis"]["error"]
@@ -177,6 +194,8 @@ def _render_check(data: dict[str, Any]) -> None:
 @click.option("--volume", "volume_shape", default=None, help=f"volume: WxHxD (default {_FULL_VOLUME}).")
 @click.option("-m", "--model", "models", multiple=True,
               help="Only these models (repeatable); default: every model that serves the workload and the task.")
+@click.option("--classes", type=click.IntRange(1, 10000), default=None,
+              help="Output classes of a 3D or semantic model (default: each model's own).")
 @click.option("--task", type=click.Choice(TASKS), default=None,
               help="What the segmentation answers: promptable (SAM-style), semantic, panoptic or instance "
                    "(default: promptable; semantic for volume).")
@@ -192,7 +211,7 @@ def _render_check(data: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 def recommend(workload: str, budget: float, target_fps: float | None, images_per_hour: float | None,
               target_latency_ms: float | None, resolution: str | None, volume_shape: str | None,
-              models: tuple[str, ...], task: str | None, precision: str, batch_size: int, frames: int | None, aggregate_on: str,
+              models: tuple[str, ...], classes: int | None, task: str | None, precision: str, batch_size: int, frames: int | None, aggregate_on: str,
               offload_video_to_cpu: bool, prices: tuple[tuple[str, float], ...], profile: str | None,
               dataset_images: int | None, as_json: bool) -> None:
     """The cheapest build and model that meet a target within a budget."""
@@ -204,7 +223,7 @@ def recommend(workload: str, budget: float, target_fps: float | None, images_per
     req = RecommendRequest(
         workload=_workload(workload), budget=budget, targets=Targets(target_fps, target_latency_ms, images_per_hour),
         resolution=_resolution(resolution), volume=_volume(volume_shape), models=tuple(parse_name_list(models)),
-        task=task,
+        task=task, classes=classes,
         precision=_precision(precision), batch_size=batch_size, frames=frames, aggregate_on=aggregate_on,
         offload_video_to_cpu=offload_video_to_cpu, prices=dict(prices), profile=profile_path(profile),
         dataset_images=dataset_images,

@@ -103,6 +103,21 @@ def _gpu_table(gpu: dict[str, Any]) -> Table:
     return _kv_table(title, rows)
 
 
+def _roofline_table(roof: dict[str, Any]) -> Table:
+    rows: list[tuple[str, Any]] = [
+        (f"{precision} matmul", f"{entry['tflops'] * 1e3:,.0f} GFLOP/s (best {entry['best_tflops'] * 1e3:,.0f}; "
+                                f"{entry['side']}x{entry['side']}, {entry['samples']} samples)")
+        for precision, entry in roof["matmul"].items()
+    ]
+    rows.append(("memory copy", f"{roof['copy_gbs']:,.1f} GB/s"))
+    for key, label in (("h2d_gbs", "host -> device"), ("d2h_gbs", "device -> host")):
+        if roof.get(key) is not None:
+            rows.append((label, f"{roof[key]:,.1f} GB/s (pinned)"))
+    rows.append(("measured", f"{roof['measured_at']} in {roof['seconds']:g} s on {roof['device']}, "
+                             f"{roof['threads']} thread(s)"))
+    return _kv_table("Measured roofline", rows)
+
+
 def render(data: dict[str, Any]) -> None:
     out = console()
     for gpu in data["gpus"]:
@@ -147,6 +162,8 @@ def render(data: dict[str, Any]) -> None:
         value = Text(f"{fmt_bytes(disk.get('free_bytes'))} free of {fmt_bytes(disk.get('total_bytes'))}  ({disk['path']})")
         disk_rows.append((disk["purpose"], value))
     out.print(_kv_table("Disk", disk_rows))
+    if data.get("roofline"):
+        out.print(_roofline_table(data["roofline"]))
 
 
 @click.command()
@@ -157,9 +174,21 @@ def render(data: dict[str, Any]) -> None:
               show_default=True, help="Where results go (for the free-space check).")
 @click.option("--checkpoints-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where model checkpoints go (for the free-space check; default ~/.cache).")
-def probe(as_json: bool, output: Path | None, results_dir: Path, checkpoints_dir: Path | None) -> None:
-    """Show the GPUs, CPU, memory, torch build and free disk of this machine."""
+@click.option("--measure", is_flag=True,
+              help="Also time dense matmuls (fp32/bf16/fp16, TF32 on a GPU), memory bandwidth and, on a GPU, "
+                   "host<->device copies: the roofline runs are measured against (seconds).")
+@click.option("--device", default="auto", show_default=True, help="With --measure: auto | cpu | cuda | cuda:N | mps.")
+def probe(as_json: bool, output: Path | None, results_dir: Path, checkpoints_dir: Path | None, measure: bool,
+          device: str) -> None:
+    """Show the GPUs, CPU, memory, torch build and free disk of this machine (and its measured roofline)."""
     data = collect(results_dir=results_dir, checkpoints_dir=checkpoints_dir)
+    if measure:
+        from segbench.measure.device import resolve_device
+        from segbench.probe.roofline import measure_roofline
+
+        target = resolve_device(device)
+        with err_console.status(f"measuring the roofline of {target}…"):
+            data["roofline"] = measure_roofline(target)
     if output is not None:
         try:
             atomic_write_text(output, json.dumps(data, indent=2, sort_keys=True) + "\n")

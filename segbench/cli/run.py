@@ -118,6 +118,13 @@ SHARED_OPTIONS = [
         "--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."
     ),
     click.option(
+        "--classes",
+        type=click.IntRange(1, 10000),
+        default=None,
+        help="Output classes for models that have them (3D networks, Mask2Former); default: the model's own "
+        "(whole-body CT models label 105-117 structures).",
+    ),
+    click.option(
         "--volume",
         "volume_shape",
         default=None,
@@ -315,6 +322,7 @@ def build_plan(kw: dict[str, Any]):
         weights=kw["weights"],
         checkpoint=kw["checkpoint"],
         resolution=kw["model_size"],
+        classes=kw.get("classes"),
         options=options,
         max_ram_bytes=kw.get("max_ram"),
         telemetry_interval_s=kw["telemetry_interval"] or None,
@@ -405,6 +413,7 @@ def _table(records) -> None:
         "throughput",
         "peak (alloc/RSS)",
         "TFLOP/s",
+        "of peak",  # of this machine's measured matmul peak at that precision (probe --measure)
     ):
         table.add_column(column, justify="left" if column in ("model", "workload", "status") else "right")
     for r in records:
@@ -412,6 +421,7 @@ def _table(records) -> None:
         ips = r.stats.get("items_per_s")
         mem = r.memory.get("peak_allocated_bytes") or r.memory.get("peak_rss_bytes")
         tflops = r.flops.get("achieved_tflops")
+        share = r.flops.get("fraction_of_peak")
         status = r.status if r.status == "ok" else f"[red]{r.status}[/]"
         table.add_row(
             r.model,
@@ -424,6 +434,7 @@ def _table(records) -> None:
             f"{ips:.2f} {r.stats.get('item_unit', '')}/s" if ips else "-",
             fmt_bytes(mem),
             f"{tflops:.2f}" if tflops else "-",
+            f"{share:.0%}" if share else "-",
         )
     console().print(table)
     if any(r.weights == "random" for r in records):

@@ -26,7 +26,7 @@ from typing import Any
 
 from segbench.cost.counting import Counts
 from segbench.errors import InputError
-from segbench.families.registry import build_on_meta, check_serves, family_of, get_spec
+from segbench.families.registry import check_serves, family_of, get_spec
 from segbench.profiles import profile_path
 from segbench.profiles.reading import read_yaml
 from segbench.workloads.catalog import FULL
@@ -94,16 +94,28 @@ class ModelCounts:
         )
 
 
-def count_model(name: str, size: tuple[int, ...] | None = None) -> ModelCounts:
+def with_classes(name: str, classes: int | None):
+    """The model's spec, with `classes` output classes where asked and the family allows it."""
+    spec = get_spec(name)
+    if classes is None:
+        return spec
+    configure = getattr(family_of(spec).loader(), "with_classes", None)
+    if configure is None:
+        raise InputError(f"--classes applies to models with a set of output classes; {spec.name} has none")
+    return configure(spec, int(classes))
+
+
+def count_model(name: str, size: tuple[int, ...] | None = None, classes: int | None = None) -> ModelCounts:
     """Count a registered model's building blocks from its real architecture on `meta` (seconds)."""
     import torch
 
-    spec = get_spec(name)
+    spec = with_classes(name, classes)
     size = tuple(int(s) for s in (size or spec.default_resolution))
-    cost = family_of(spec).cost_model()
+    family = family_of(spec)
+    cost = family.cost_model()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        module = build_on_meta(spec.name, size, getattr(cost, "META_PURPOSE", "image"))
+        module = family.loader().build(spec, size, getattr(cost, "META_PURPOSE", "image")).to("meta").eval()
     module.requires_grad_(False)  # FlopCounterMode's module hooks trip over leaf views otherwise
     params = sum(p.numel() for p in module.parameters())
     buffers = sum(b.numel() * b.element_size() for b in module.buffers())
@@ -113,7 +125,7 @@ def count_model(name: str, size: tuple[int, ...] | None = None) -> ModelCounts:
     return ModelCounts(spec.name, size, params, buffers, blocks, extra)
 
 
-_memo: dict[tuple[str, tuple[int, ...]], ModelCounts] = {}
+_memo: dict[tuple[str, tuple[int, ...], int | None], ModelCounts] = {}
 _cache_loaded: dict[str, dict[tuple[str, tuple[int, ...]], ModelCounts]] = {}
 
 
@@ -149,16 +161,26 @@ def forget_cache(path: Path | None = None) -> None:
     _cache_loaded.pop(str(Path(path) if path else cache_path()), None)
 
 
-def model_counts(name: str, size: tuple[int, ...] | None = None) -> ModelCounts:
-    """The cached counts where present, else counted now (and kept for this process)."""
+def model_counts(name: str, size: tuple[int, ...] | None = None, classes: int | None = None) -> ModelCounts:
+    """The cached counts where present (models as registered), else counted now and kept for this process."""
     spec = get_spec(name)
     size = tuple(int(s) for s in (size or spec.default_resolution))
-    cached = load_cache().get((spec.name, size))
+    if classes is not None and classes == default_classes(spec.name):
+        classes = None
+    cached = load_cache().get((spec.name, size)) if classes is None else None
     if cached is not None:
         return cached
-    if (spec.name, size) not in _memo:
-        _memo[(spec.name, size)] = count_model(spec.name, size)
-    return _memo[(spec.name, size)]
+    key = (spec.name, size, classes)
+    if key not in _memo:
+        _memo[key] = count_model(spec.name, size, classes)
+    return _memo[key]
+
+
+def default_classes(name: str) -> int | None:
+    """The number of output classes a model is registered with, where it has such a setting."""
+    spec = get_spec(name)
+    classes = getattr(family_of(spec).loader(), "classes_of", None)
+    return classes(spec) if classes is not None else None
 
 
 def cached_sizes(name: str) -> list[tuple[int, ...]]:
@@ -192,6 +214,7 @@ class Query:
     offload_video_to_cpu: bool = False
     offload_state_to_cpu: bool = False
     with_prompt: bool = False  # image: also decode one click per image (what "SAM on images" papers time)
+    classes: int | None = None  # output classes, where the model has them; None: the model's own
     kept_masks: int | None = None  # auto: masks that pass the filters; None: the family's assumption
 
     def replace(self, **changes: Any) -> Query:
@@ -217,6 +240,8 @@ class Footprint:
     frames: int = 0  # video: frames (or slices) held in the inference state
     params: int = 0
     notes: list[str] = field(default_factory=list)
+    decode_pixels: float = 0.0  # source pixels read from image/video files per step (the pipeline scope)
+    decode_voxels: float = 0.0  # voxels read from volume files per step
     # Stages that are not the network itself (post-processing, stitching): left out of the
     # "encoder" scope, where a figure times the model's forward alone.
     non_model_parts: tuple[str, ...] = ("post", "aggregate")
@@ -257,5 +282,5 @@ def footprint(q: Query) -> Footprint:
         raise InputError(f"batch size must be 1 or more, got {q.batch_size}")
     is_half(q.precision)
     cost = family_of(spec).cost_model()
-    counts = model_counts(spec.name, cost.counted_size(spec, q))
+    counts = model_counts(spec.name, cost.counted_size(spec, q), q.classes)
     return cost.footprint(q, counts)

@@ -159,6 +159,9 @@ def catalog_target(name: str) -> TargetGPU:
     spec = match.spec
     if getattr(spec, "kind", "gpu") != "gpu":
         raise InputError(f"--gpu {name}: '{spec.name}' is a CPU; check the CPU path with --device cpu instead")
+    if spec.backend != "cuda":
+        raise InputError(f"--gpu {name}: doctor checks NVIDIA GPUs (driver, CUDA build, architecture); {spec.name} runs "
+                         f"through {spec.backend}: `segbench check --gpu '{spec.name}'` predicts it")
     return TargetGPU(
         name=spec.name,
         compute_capability=tuple(spec.compute_capability),  # type: ignore[arg-type]

@@ -53,6 +53,7 @@ class LoadOptions:
     checkpoint: str | None = None  # a .pt file or a Hugging Face directory, as the family reads it
     resolution: tuple[int, ...] | None = None  # None: the spec's default
     purpose: str = "image"  # what the model is built for: "image", or "video" where the family builds another predictor
+    classes: int | None = None  # output classes, for models that have them (None: the registered number)
 
 
 @dataclass
@@ -89,7 +90,8 @@ class Family:
     # Distributions whose versions every record carries (the libraries the family runs on).
     packages: tuple[str, ...]
     # "module" with build(spec, resolution, purpose) -> nn.Module, load(spec, options) -> LoadedModel and
-    # smallest_resolution(spec) (the smallest input the architecture runs, for the contract test).
+    # smallest_resolution(spec) (the smallest input the architecture runs, for the contract test);
+    # optionally classes_of(spec) and with_classes(spec, n) for models with a set of output classes.
     loading: str
     # workload name -> "module:Class" (a segbench.workloads.base.Workload subclass).
     workloads: Mapping[str, str]

@@ -145,7 +145,12 @@ def load_model(name: str, options: LoadOptions) -> LoadedModel:
     spec = get_spec(name)
     if options.weights not in WEIGHT_MODES:
         raise InputError(f"--weights must be one of {', '.join(WEIGHT_MODES)}, got '{options.weights}'")
-    return family_of(spec).loader().load(spec, options)
+    loader = family_of(spec).loader()
+    if options.classes is not None:
+        if not hasattr(loader, "with_classes"):
+            raise InputError(f"--classes applies to models with a set of output classes; {spec.name} has none")
+        spec = loader.with_classes(spec, options.classes)
+    return loader.load(spec, options)
 
 
 def build_on_meta(name: str, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> Any:

@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     cal.add_argument("--out", type=Path, help="file to write")
     cal.add_argument("--rounds", type=int, default=2, help="measure every point this many times (default 2)")
     cal.add_argument("--point", help=argparse.SUPPRESS)  # one point, in a fresh process, as JSON
+    cal.add_argument("--fold", nargs="+", metavar="RESULTS",
+                     help="fold these results files (the GPU reference kit's) into the reference-runs profile at --out")
     fit = sub.add_parser("fit", help="refit the performance model and recompute leave-one-out (perfmodel_fit.yaml)")
     fit.add_argument("--out", type=Path, required=True, help="file to write")
     fit.add_argument("--loo", action="store_true", help="also print the leave-one-out table")
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.out is None:
             parser.error("calibrate: --out FILE is required")
+        if args.fold:
+            calibrate.fold(args.fold, args.out)
+            return 0
         print(f"wrote {calibrate.write(args.out, rounds=max(1, args.rounds))}")
     elif args.tool == "fit":
         from segbench.maintenance.fit import print_loo, write_fit

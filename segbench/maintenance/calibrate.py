@@ -105,7 +105,8 @@ def _measure(point, output: Path) -> dict[str, Any]:
     items = record.stats["items_per_step"]
     source = record.input.get("source_size") or (list(extra["source_size"]) if "source_size" in extra else None)
     entry: dict[str, Any] = {
-        "id": ident, "model": model, "workload": workload, "precision": "fp32", "batch_size": 1,
+        "id": ident, "model": model, "workload": workload, "scope": record.params.get("scope", "predictor"),
+        "precision": "fp32", "batch_size": 1,
         "seconds_per_item": round(min(record.samples_s) / items, 5),
         "median_seconds_per_item": round(record.stats["latency_s"]["median"] / items, 5),
         "samples": len(record.samples_s),
@@ -219,3 +220,62 @@ def write(path: Path, rounds: int = 2, log=print) -> Path:
     atomic_write_text(path, header + yaml.safe_dump(data, sort_keys=False, width=110) + "\n" + hand)
     read_yaml(path)  # the result must still parse
     return path
+
+
+# ------------------------------------------------------------------------------ folding in reference runs
+
+def fold(paths: list[str], out: Path, log=print) -> Path:
+    """Fold results files (the GPU reference kit's, or any `segbench run` on a catalogued device) into the
+    reference-runs profile at `out`: one entry per successful point, keyed by record id, merged with what
+    the file held. The fit then uses them as measured reference points."""
+    import yaml
+
+    from segbench.advisor.data.catalog import load_catalog
+    from segbench.errors import InputError
+    from segbench.records.atomic import atomic_write_text
+    from segbench.records.store import read_records
+
+    old = read_yaml(out) if Path(out).exists() else {"runs": []}
+    if not isinstance(old, dict) or not isinstance(old.get("runs"), list):
+        raise InputError(f"{out}: expected a 'runs:' list")
+    by_id = {r["id"]: r for r in old["runs"] if isinstance(r, dict) and "id" in r}
+    catalog = load_catalog()
+    added = 0
+    for path, record in ((p, r) for p in paths for r in read_records([p])):
+        if record.status != "ok" or record.kind != "run" or not record.samples_s:
+            continue
+        hardware = str(record.environment.get("hardware", ""))
+        if record.device.startswith("cuda"):
+            try:
+                device = catalog.match(hardware).spec.name
+            except InputError:
+                log(f"skipped {record.id}: '{hardware}' is not in the catalog")
+                continue
+        else:
+            continue  # CPU runs are calibrated on one thread by `calibrate`, not folded
+        params, source = record.params or {}, record.input.get("source_size")
+        entry = {
+            "id": f"run-{record.id[:12]}", "device": device, "model": record.model, "workload": record.workload,
+            "precision": record.precision, "batch_size": int(record.batch_size),
+            "scope": params.get("scope", "predictor"),
+            "seconds_per_item": float(f"{record.stats['per_item_latency_s']['median']:.6g}"),
+            "samples": len(record.samples_s), "measured": record.created[:10],
+            "source": Path(path).name,
+        }
+        if params.get("resolution"):
+            entry["model_size"] = list(params["resolution"])
+        if source and record.workload != "volume":
+            entry["resolution"] = [int(v) for v in source]
+        if record.metrics.get("frames"):
+            entry["frames"] = int(record.metrics["frames"])
+        if record.input.get("shape_whd"):
+            entry["volume"] = list(record.input["shape_whd"])
+        if record.memory.get("peak_allocated_bytes"):
+            entry["peak_allocated_bytes"] = int(record.memory["peak_allocated_bytes"])
+        by_id[entry["id"]] = entry
+        added += 1
+    header = ("# Runs measured on catalogued GPUs (scripts/gpu-reference.sh, or any segbench run), folded in by\n"
+              "# `python -m segbench.maintenance calibrate --fold FILE... --out FILE`: reference points of the fit.\n")
+    atomic_write_text(out, header + yaml.safe_dump({"runs": list(by_id.values())}, sort_keys=False, width=110))
+    log(f"folded {added} point(s) into {out} ({len(by_id)} in all)")
+    return Path(out)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from segbench.advisor.model.fit import FIT_FILE, Fit, LooResult, compute_fit, current_fit, fit_document
+from segbench.advisor.model.fit import (FIT_FILE, Fit, LooResult, compute_fit, current_fit, device_class, fit_document,
+                                       held_out_rows, workload_of)
 from segbench.advisor.model.roofline import PARAMETERS, Params
 
 
@@ -36,7 +37,16 @@ def print_loo(result: LooResult, params: Params) -> None:
               f"{error:6.0f}%")
     print()
     print(result.summary())
+    for title, key in (("workload", workload_of), ("device class", device_class)):
+        print(f"  by {title}: " + "; ".join(f"{k} {med:.0f}% / {worst:.0f}% ({n})"
+                                            for k, (n, med, worst) in result.by(key).items()) + "  (median / worst (points))")
     print("fitted on all points: " + ", ".join(f"{k}={getattr(params, k):.3g}" for k in PARAMETERS))
+    held = held_out_rows(params)
+    if held:
+        print("\nheld out (not fitted; predicted by the fit on all points):")
+        for ref, predicted, error in held:
+            print(f"  {ref.id[:44]:44} {ref.spec.name[:20]:20} {_ms(ref.seconds_per_item)} {_ms(predicted)} {error:6.0f}%"
+                  f"  {ref.held_out}")
 
 
 def loo(fresh: bool = False) -> Fit:

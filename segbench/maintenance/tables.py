@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segbench.advisor.evaluate import build_query, default_precision, evaluate
-from segbench.advisor.model.fit import current_fit
+from segbench.advisor.model.fit import current_fit, device_class, held_out_rows, workload_of
 from segbench.advisor.targets import resolve_target
 from segbench.profiles import profile_path
 from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
@@ -25,6 +25,7 @@ class Column:
     resolution: tuple[int, int] | None = None
     volume: tuple[int, int, int] | None = None
     frames: int | None = None
+    aggregate_on: str = "device"
 
 
 def layout() -> tuple[list[tuple[str, str]], list[Column]]:
@@ -37,10 +38,13 @@ def layout() -> tuple[list[tuple[str, str]], list[Column]]:
         builds.append((e.text("label"), e.text("device")))
     columns = []
     for i, raw in enumerate(section_list(data, "columns", path)):
-        e = Entry(raw, path, f"columns[{i}]", ("title", "model", "workload", "resolution", "volume", "frames"))
+        e = Entry(raw, path, f"columns[{i}]", ("title", "model", "workload", "resolution", "volume", "frames",
+                                                "aggregate_on"))
         sizes: dict[str, Any] = {k: tuple(e.data[k]) for k in ("resolution", "volume") if k in e.data}
         columns.append(Column(e.text("title"), e.text("model"), e.text("workload"),
-                              frames=e.integer("frames", required=False), **sizes))
+                              frames=e.integer("frames", required=False),
+                              aggregate_on=e.choice("aggregate_on", ("device", "cpu"), required=False, default="device"),
+                              **sizes))
     return builds, columns
 
 
@@ -69,7 +73,8 @@ def predictions_table() -> str:
         precision = default_precision(spec)
         cells = []
         for c in columns:
-            q = build_query(c.model, c.workload, precision, resolution=c.resolution, volume=c.volume, frames=c.frames)
+            q = build_query(c.model, c.workload, precision, resolution=c.resolution, volume=c.volume, frames=c.frames,
+                            aggregate_on=c.aggregate_on)
             cells.append(_cell(evaluate(spec, q, params=params)))
         lines.append(f"| {label} | {precision} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -77,14 +82,32 @@ def predictions_table() -> str:
 
 def references_table() -> str:
     fit = current_fit()
-    lines = ["| reference | device | quality | published / measured | predicted (left out) | error |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| reference | device | scope | quality | published / measured | predicted (left out) | error |",
+             "|---|---|---|---|---|---|---|"]
     for ref, predicted, error in fit.loo.rows:
         device = ref.spec.name if hasattr(ref, "spec") else ref.spec_name
-        lines.append(f"| {ref.id} | {device} | {ref.quality} | {_ms(ref.seconds_per_item)} | {_ms(predicted)} | {error:.0f}% |")
+        lines.append(f"| {ref.id} | {device} | {getattr(ref, 'scope', '')} | {ref.quality} | {_ms(ref.seconds_per_item)} "
+                     f"| {_ms(predicted)} | {error:.0f}% |")
     lines.append("")
-    lines.append(f"Leave-one-out over {len(fit.loo.rows)} reference points: median {fit.loo.median:.0f}%, "
-                 f"worst {fit.loo.worst:.0f}% absolute error.")
+    lines.append(f"Leave-one-out over {len(fit.loo.rows)} reference points on "
+                 f"{len({getattr(r, 'spec_name', None) or r.spec.name for r, _, _ in fit.loo.rows})} devices: "
+                 f"median {fit.loo.median:.0f}%, worst {fit.loo.worst:.0f}% absolute error.")
+    lines.append("")
+    lines.append("| group | points | median | worst |")
+    lines.append("|---|---|---|---|")
+    for title, key in (("workload", workload_of), ("device class", device_class)):
+        for name, (n, median, worst) in fit.loo.by(key).items():
+            lines.append(f"| {title}: {name} | {n} | {median:.0f}% | {worst:.0f}% |")
+    held = held_out_rows(fit.params)
+    if held:
+        lines.append("")
+        lines.append("Held out of the fit (shown, not fitted), predicted by the fit on all points:")
+        lines.append("")
+        lines.append("| reference | device | published | predicted | error | why held out |")
+        lines.append("|---|---|---|---|---|---|")
+        for ref, predicted, error in held:
+            lines.append(f"| {ref.id} | {ref.spec.name} | {_ms(ref.seconds_per_item)} | {_ms(predicted)} | {error:.0f}% "
+                         f"| {ref.held_out} |")
     return "\n".join(lines)
 
 

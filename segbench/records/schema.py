@@ -18,7 +18,7 @@ SCHEMA_VERSION = 1
 
 # Workload params that describe rather than set the cost; left out of matching so that rewording
 # them never breaks a comparison across segbench versions.
-DESCRIPTIVE_PARAMS = frozenset({"timed", "flops_counted", "normalisation", "windowing", "memory_bank_dtype"})
+DESCRIPTIVE_PARAMS = frozenset({"timed", "flops_counted", "normalisation", "windowing", "memory_bank_dtype", "scope"})
 
 # What a record's `status` may say. A failure is a row, not a crash.
 STATUSES = ("ok", "oom", "error", "interrupted", "skipped")

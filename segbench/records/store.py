@@ -42,7 +42,7 @@ def reserved(path: Path) -> Iterator[Path]:
     carry their run_id. A file this run created and left empty is removed afterwards."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o666)  # a data file, not executable
         created = True
     except FileExistsError:
         try:

@@ -45,6 +45,9 @@ class Workload(ABC):
     name: str = ""
     item_unit: str = "image"
     purpose: str = "image"  # what the model must be built for: "image", or "video" (SAM 2.1's video predictor)
+    # What one timed step covers (the advisor's scopes): "encoder" (the network's forward alone) or
+    # "predictor" (the library call a user makes, its pre- and post-processing included).
+    scope: str = "predictor"
 
     def __init__(self, model: LoadedModel, device: torch.device, options: WorkloadOptions) -> None:
         self.model = model
@@ -81,7 +84,7 @@ class Workload(ABC):
 
     def params(self) -> dict[str, Any]:
         """Parameters that change the cost, recorded and used to match records."""
-        return {"resolution": list(self.model.resolution)}
+        return {"resolution": list(self.model.resolution), "scope": self.scope}
 
     def input_info(self) -> dict[str, Any]:
         """{"source", "key", ...}: `key` identifies the input for `compare`."""

@@ -179,11 +179,12 @@ class SlidingWindowVolume(Workload):
         """The network on every window of the volume (blending and stitching are not FLOP work)."""
         return Query(self.model.spec.name, self.name, batch_size=batch_size, roi=tuple(self.roi),
                      volume=tuple(self.volume.shape_whd), overlap=self.options.overlap,
-                     aggregate_on=self.options.aggregate_on)
+                     aggregate_on=self.options.aggregate_on, classes=self.model.spec.config.get("out_channels"))
 
     def params(self) -> dict[str, Any]:
         return {
             "resolution": list(self.roi),
+            "scope": self.scope,
             "roi": list(self.roi),
             "overlap": self.options.overlap,
             "aggregate_on": self.options.aggregate_on,

@@ -59,6 +59,8 @@ class Calibration:
     path: Path
     machine: dict[str, Any]
     host_pixel_s: float
+    decode_pixel_s: float  # reading a JPEG on the host, per pixel (the pipeline scope)
+    decode_voxel_s: float  # reading a .nii.gz volume, per voxel
     measurements: tuple[Measurement, ...]
     cuda_context_gib: float
     allocator_reserve: float
@@ -93,7 +95,8 @@ def _load(path_text: str) -> Calibration:
     machine.number("fp32_gflops", positive=True)
     machine.number("bf16_gflops", required=False, positive=True)
     machine.number("memory_bandwidth_gbs", positive=True)
-    host = Entry(data["host"], path, "host", ("seconds_per_source_pixel", "measured", "method"))
+    host = Entry(data["host"], path, "host", ("seconds_per_source_pixel", "decode_seconds_per_pixel",
+                                              "decode_seconds_per_voxel", "measured", "method"))
     measurements = []
     for i, raw in enumerate(section_list(data, "measurements", path)):
         label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{i}"
@@ -121,6 +124,8 @@ def _load(path_text: str) -> Calibration:
         path=path,
         machine=dict(machine.data),
         host_pixel_s=host.number("seconds_per_source_pixel", positive=True),
+        decode_pixel_s=host.number("decode_seconds_per_pixel", positive=True),
+        decode_voxel_s=host.number("decode_seconds_per_voxel", positive=True),
         measurements=tuple(measurements),
         cuda_context_gib=memory.number("cuda_context_gib"),
         allocator_reserve=memory.number("allocator_reserve", positive=True),

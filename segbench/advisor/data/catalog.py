@@ -23,7 +23,10 @@ from segbench.profiles import profile_path
 from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
 
 GIB = 2**30  # the advisor's memory unit: what a card's "GB" and nvidia-smi's MiB / 1024 mean
-FORM_FACTORS = ("desktop", "laptop", "datacenter")
+FORM_FACTORS = ("desktop", "laptop", "datacenter", "edge", "integrated")
+VENDORS = ("nvidia", "amd", "apple", "intel")
+# How PyTorch reaches a GPU; ROCm builds present AMD GPUs as "cuda" devices, Intel's are "xpu".
+BACKENDS = ("cuda", "rocm", "mps", "xpu")
 
 _PRECISION_ALIASES = {
     "fp32": "fp32", "float32": "fp32", "float": "fp32", "32": "fp32",
@@ -44,6 +47,20 @@ def normalize_precision(precision: str) -> str:
     return _PRECISION_ALIASES[key]
 
 
+def _contains_word(normalised: str, key: str, raw: str) -> bool:
+    """`key` inside `normalised` starting at the beginning of one of `raw`'s words (so "70" is not in "4070")."""
+    if key not in normalised:
+        return False
+    starts = {0}
+    position = 0
+    for token in re.findall(r"[a-z0-9.]+", raw.lower().replace("(r)", " ").replace("(tm)", " ")):
+        if token in _NOISE_WORDS:
+            continue
+        starts.add(position)
+        position += len(token)
+    return any(normalised.startswith(key, start) for start in starts)
+
+
 def normalize_name(name: str) -> str:
     tokens = re.findall(r"[a-z0-9.]+", name.lower().replace("(r)", " ").replace("(tm)", " "))
     return "".join(t for t in tokens if t not in _NOISE_WORDS)
@@ -54,13 +71,13 @@ class GPUSpec:
     name: str
     aliases: tuple[str, ...]
     architecture: str
-    compute_capability: tuple[int, int]
+    compute_capability: tuple[int, int] | None  # NVIDIA's; None for other vendors
     vram_gb: float
     memory_bandwidth_gbs: float
     fp32_tflops: float
     fp16_tensor_tflops: float
     bf16_tensor_tflops: float | None
-    tdp_w: float
+    tdp_w: float | None
     form_factor: str
     sustained_clock_factor: float
     price_new: tuple[float, float] | None
@@ -72,17 +89,35 @@ class GPUSpec:
     default_variant: bool = False
     launch_msrp_usd: float | None = None
     derived_fields: tuple[str, ...] = ()
+    vendor: str = "nvidia"
+    backend: str = "cuda"
+    # Memory shared with the CPU (Apple SoCs, Jetson): the share a GPU process may use, and why.
+    memory_share: float = 1.0
+    memory_share_basis: str | None = None
+    power_mode: str | None = None  # edge modules: the power mode these figures are for
 
     kind: ClassVar[str] = "gpu"
+
+    @property
+    def cuda_capability(self) -> tuple[int, int]:
+        """The compute capability, (0, 0) for a GPU that is not NVIDIA's (no CUDA rule applies)."""
+        return self.compute_capability or (0, 0)
 
     @property
     def is_laptop(self) -> bool:
         return self.form_factor == "laptop"
 
     @property
+    def unified_memory(self) -> bool:
+        """The GPU shares one memory with the CPU (Apple Silicon, Jetson): a job's host and device
+        allocations come out of the same pool."""
+        return self.form_factor in ("edge", "integrated")
+
+    @property
     def vram_bytes(self) -> int:
-        """The card's memory in bytes. Marketing "GB" on a GPU is GiB: a 6GB card has 6144 MiB in nvidia-smi."""
-        return int(self.vram_gb * GIB)
+        """The memory a GPU process may use, bytes. Marketing "GB" on a GPU is GiB: a 6GB card has 6144 MiB in
+        nvidia-smi; memory shared with the CPU counts at its usable share."""
+        return int(self.vram_gb * GIB * self.memory_share)
 
     def peak_tflops(self, precision: str) -> float | None:
         """Spec-sheet peak for matmul-heavy work at `precision`, or None where there is no fast path.
@@ -103,6 +138,8 @@ class GPUSpec:
             return max(self.fp16_tensor_tflops, self.fp32_tflops)
         if p == "bf16":
             return self.bf16_tensor_tflops
+        if self.backend != "cuda":
+            return None  # TF32 is an NVIDIA tensor-core mode
         return None if self.bf16_tensor_tflops is None else self.fp16_tensor_tflops / 2
 
     def sustained_tflops(self, precision: str) -> float | None:
@@ -175,7 +212,8 @@ _GPU_FIELDS = (
     "name", "aliases", "architecture", "compute_capability", "vram_gb", "memory_bandwidth_gbs",
     "fp32_tflops", "fp16_tensor_tflops", "bf16_tensor_tflops", "tdp_w", "form_factor",
     "sustained_clock_factor", "sustained_clock_basis", "sustained_clock_estimate", "price_usd",
-    "sources", "default_variant", "launch_msrp_usd", "derived_fields", "notes",
+    "sources", "default_variant", "launch_msrp_usd", "derived_fields", "notes", "vendor", "backend", "gfx_target",
+    "memory_share", "memory_share_basis", "power_mode",
 )
 _CPU_FIELDS = (
     "name", "aliases", "cores", "threads", "fp32_gflops", "fp32_gflops_basis", "fp32_gflops_estimate",
@@ -184,14 +222,25 @@ _CPU_FIELDS = (
 )
 
 
-def _compute_capability(e: Entry) -> tuple[int, int]:
+def _compute_capability(e: Entry, vendor: str) -> tuple[int, int] | None:
     value = e.data.get("compute_capability")
     if "compute_capability" not in e.data:
-        raise e.fail("compute_capability", "is missing")
+        raise e.fail("compute_capability", "is missing" + (" (null for a GPU that is not NVIDIA's)" if vendor != "nvidia" else ""))
+    if vendor != "nvidia":
+        if value is not None:
+            raise e.fail("compute_capability", f"is NVIDIA's; use null for a {vendor} GPU")
+        return None
     if not isinstance(value, str) or not re.fullmatch(r"\d+\.\d+", value.strip()):
         raise e.fail("compute_capability", f'must be a quoted string like "8.6", got {value!r}')
     major, minor = value.strip().split(".")
     return int(major), int(minor)
+
+
+def _tdp(e: Entry) -> float | None:
+    """Board power; null where the vendor publishes none (Apple)."""
+    if "tdp_w" not in e.data:
+        raise e.fail("tdp_w", "is missing (null where the vendor publishes none)")
+    return e.number("tdp_w", required=False, positive=True)
 
 
 def _source_keys(e: Entry, sources: Mapping[str, Source]) -> tuple[str, ...]:
@@ -220,17 +269,27 @@ def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> GPU
     for name in derived:
         if name not in _GPU_FIELDS:
             raise e.fail("derived_fields", f"names unknown field '{name}'")
+    vendor = e.choice("vendor", VENDORS, required=False, default="nvidia")
+    backend = e.choice("backend", BACKENDS, required=False, default="cuda")
+    if (vendor == "nvidia") != (backend == "cuda"):
+        raise e.fail("backend", f"'{backend}' does not go with vendor '{vendor}' (NVIDIA: cuda; others: rocm, mps, xpu)")
+    share = e.number("memory_share", required=False, positive=True) or 1.0
+    if share > 1:
+        raise e.fail("memory_share", f"must be <= 1, got {share!r}")
+    share_basis = e.text("memory_share_basis", required=False)
+    if share < 1 and share_basis is None:
+        raise e.fail("memory_share_basis", "is missing (needed when memory_share < 1)")
     return GPUSpec(
         name=e.text("name"),
         aliases=e.strings("aliases", required=False),
         architecture=e.text("architecture"),
-        compute_capability=_compute_capability(e),
+        compute_capability=_compute_capability(e, vendor),
         vram_gb=e.number("vram_gb", positive=True),
         memory_bandwidth_gbs=e.number("memory_bandwidth_gbs", positive=True),
         fp32_tflops=e.number("fp32_tflops", positive=True),
         fp16_tensor_tflops=e.number("fp16_tensor_tflops", positive=True),
         bf16_tensor_tflops=e.number("bf16_tensor_tflops", required=False, positive=True),
-        tdp_w=e.number("tdp_w", positive=True),
+        tdp_w=_tdp(e),
         form_factor=form,
         sustained_clock_factor=factor,
         sustained_clock_basis=basis,
@@ -242,6 +301,11 @@ def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> GPU
         default_variant=e.flag("default_variant"),
         launch_msrp_usd=e.number("launch_msrp_usd", required=False, positive=True),
         derived_fields=derived,
+        vendor=vendor,
+        backend=backend,
+        memory_share=share,
+        memory_share_basis=share_basis,
+        power_mode=e.text("power_mode", required=False),
     )
 
 
@@ -328,16 +392,28 @@ class Catalog:
             spec = found[0]
             note = None if key == normalize_name(spec.name) else f"'{query}' matched {spec.name}"
             return Match(spec, note, query=query)
+        if not found and len(key) >= 3:
+            found = self.variants(key)
         if len(found) > 1:
             names = ", ".join(s.name for s in found)
-            defaults = [s for s in found if s.default_variant]
-            if len(defaults) != 1:
-                raise InputError(f"'{query}' is ambiguous ({names}); name one of them")
-            spec = defaults[0]
-            return Match(spec, f"'{query}' is ambiguous ({names}); using {spec.name} (most common)",
+            # The variant marked most common, else the first the catalog lists (its order is by popularity).
+            spec = next((s for s in found if s.default_variant), found[0])
+            return Match(spec, f"'{query}' matches {names}; using {spec.name} (the most common), name another for it",
                          ambiguous=True, query=query)
+        if len(found) == 1:
+            return Match(found[0], f"'{query}' matched {found[0].name}", query=query)
         raise InputError(f"unknown GPU '{query}'; nearest: {', '.join(self.nearest(query))} "
-                         "(or 'cpu' / 'this-cpu'; the full list is in profiles/gpus.yaml)")
+                         "(or 'cpu' / 'this-cpu'; the catalog is segbench/profiles/gpus.yaml)")
+
+    def variants(self, key: str) -> list[Spec]:
+        """Entries whose name or an alias contains the normalised `key` where a word starts ("4060ti"
+        in "rtx4060ti16gb", "orin" in "jetsonagxorin64gbmaxn"), in catalog order."""
+        out: list[Spec] = []
+        for spec in [*self.gpus, *self.cpus]:
+            words = [spec.name, *spec.aliases]
+            if any(_contains_word(normalize_name(w), key, w) for w in words) and spec not in out:
+                out.append(spec)
+        return out
 
     def nearest(self, query: str, n: int = 5) -> list[str]:
         """Up to `n` catalog names closest to `query` (difflib ratio over names and aliases)."""

@@ -41,6 +41,7 @@ class PublishedTiming:
     conditions: tuple[tuple[str, Any], ...] = ()  # (name, value) pairs, hashable
     notes: str = ""
     assumed_fields: tuple[str, ...] = ()
+    held_out: str = ""  # why the fit leaves this figure out (it is still shown, with its error), or ""
 
     def condition(self, name: str, default: Any = None) -> Any:
         return dict(self.conditions).get(name, default)
@@ -48,7 +49,7 @@ class PublishedTiming:
 
 _TIMING_FIELDS = ("id", "model", "workload", "gpu", "precision", "batch_size", "resolution", "metric",
                   "value", "compiled", "runtime", "quality", "scope", "conditions", "assumed_fields", "notes",
-                  "source")
+                  "source", "held_out")
 
 
 def load_published(path: Path | str | None = None, *, catalog: Catalog | None = None) -> list[PublishedTiming]:
@@ -96,6 +97,7 @@ def load_published(path: Path | str | None = None, *, catalog: Catalog | None = 
             source=check_source(e, "source", e.text("source"), sources),
             notes=e.text("notes", required=False) or "",
             assumed_fields=assumed,
+            held_out=e.text("held_out", required=False) or "",
         ))
     return out
 

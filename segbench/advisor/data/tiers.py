@@ -158,7 +158,7 @@ def _resolve_overrides(overrides: Mapping[str, float], components: Mapping[str, 
         except InputError:
             found = None
         if found is not None and found.ambiguous:
-            raise InputError(f"--price '{name}': {found.note.split(';')[0]}; name the exact variant")
+            raise InputError(f"--price '{name}': {found.note.split(';')[0]}; name the exact variant")  # one price, one card
         if found is not None and isinstance(found.spec, GPUSpec):
             by_gpu[found.spec.name] = float(usd)
             continue

@@ -1,7 +1,7 @@
 """The fitted performance model and its stated error.
 
 The efficiencies, the per-kernel overheads and the share of launches and elementwise traffic
-`torch.compile` leaves (`roofline.PARAMETERS`) are fitted by least squares on log time, bounded,
+`torch.compile` leaves (`roofline.PARAMETERS`) are fitted by robust (soft L1) least squares on log time, bounded,
 with a weak pull toward physically sensible values so a parameter that one reference alone
 constrains stays sane, to the reference points (`references.py`). `leave_one_out` refits without
 each point in turn and predicts it: that is the error stated. The fit and its leave-one-out table
@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from segbench.advisor.model.references import Reference, all_references, base_params
+from segbench.advisor.model.references import Reference, all_references, base_params, held_out_references
 from segbench.advisor.model.roofline import MODEL_VERSION, PARAMETERS, Params, matrix, terms
 from segbench.profiles import profile_path
 from segbench.profiles.reading import read_yaml
 
 FIT_FILE = "perfmodel_fit.yaml"
-INPUT_FILES = ("gpus.yaml", "published.yaml", "calibration.yaml", "footprints.yaml")
+INPUT_FILES = ("gpus.yaml", "published.yaml", "calibration.yaml", "reference_runs.yaml", "footprints.yaml")
+ROBUST_SCALE = 0.2  # log-error beyond which a residual counts linearly (soft_l1)
 PRIOR_WEIGHT = 0.15  # residual weight of the pull toward the prior, per log unit
 # Residual weights by the quality of a reference: community figures (forum posts, other
 # implementations) count half.
@@ -54,7 +55,9 @@ def fit_matrix(x: np.ndarray, seconds: np.ndarray, base: Params, weights: np.nda
 
     lower = np.log([v[0] for v in PARAMETERS.values()])
     upper = np.log([v[2] for v in PARAMETERS.values()])
-    result = least_squares(residuals, prior, bounds=(lower, upper))
+    # soft_l1: errors beyond about ROBUST_SCALE count linearly, so one community figure with conditions
+    # nobody stated cannot drag every parameter toward it.
+    result = least_squares(residuals, prior, bounds=(lower, upper), loss="soft_l1", f_scale=ROBUST_SCALE)
     return base.with_vector(result.x)
 
 
@@ -83,6 +86,22 @@ class LooResult:
     def summary(self) -> str:
         return (f"leave-one-out over {len(self.rows)} reference points: median {self.median:.0f}% "
                 f"and worst {self.worst:.0f}% absolute error")
+
+    def by(self, key: Callable[[Any], str]) -> dict[str, tuple[int, float, float]]:
+        """(points, median %, worst %) per group of points, `key(point)` naming a point's group."""
+        groups: dict[str, list[float]] = {}
+        for point, _, error in self.rows:
+            groups.setdefault(key(point), []).append(error)
+        return {k: (len(v), statistics.median(v), max(v)) for k, v in sorted(groups.items())}
+
+
+def device_class(point: Any) -> str:
+    """The kind of device a reference point was measured on: cpu, or the GPU's form factor."""
+    return getattr(point, "device_class", None) or getattr(point.spec, "form_factor", "cpu")
+
+
+def workload_of(point: Any) -> str:
+    return getattr(point, "workload", None) or point.query.workload
 
 
 def leave_one_out(points: Sequence, fit_fn: Callable, predict_fn: Callable) -> LooResult:
@@ -135,10 +154,30 @@ def fit_document(result: Fit) -> dict[str, Any]:
         "inputs_digest": inputs_digest(),
         "params": result.params.to_dict(),
         "loo": {"median_pct": round(result.loo.median, 2), "worst_pct": round(result.loo.worst, 2),
-                "points": [{"id": r.id, "device": r.spec.name, "quality": r.quality,
+                "by_workload": _groups(result.loo.by(workload_of)),
+                "by_device_class": _groups(result.loo.by(device_class)),
+                "points": [{"id": r.id, "device": r.spec.name, "device_class": device_class(r),
+                            "workload": workload_of(r), "quality": r.quality,
                             "measured_s": float(f"{r.seconds_per_item:.6g}"), "predicted_s": float(f"{pred:.6g}"),
                             "error_pct": round(err, 2)} for r, pred, err in result.loo.rows]},
+        "held_out": [{"id": r.id, "device": r.spec.name, "measured_s": float(f"{r.seconds_per_item:.6g}"),
+                      "predicted_s": float(f"{pred:.6g}"), "error_pct": round(err, 2), "why": r.held_out}
+                     for r, pred, err in held_out_rows(result.params)],
     }
+
+
+def _groups(groups: dict[str, tuple[int, float, float]]) -> dict[str, dict[str, float]]:
+    return {k: {"points": n, "median_pct": round(med, 2), "worst_pct": round(worst, 2)}
+            for k, (n, med, worst) in groups.items()}
+
+
+def held_out_rows(params: Params) -> list[tuple[Reference, float, float]]:
+    """Held-out published figures predicted by the full fit: (point, predicted, abs % error)."""
+    rows = []
+    for ref in held_out_references():
+        predicted = ref.predicted_s(params)
+        rows.append((ref, predicted, abs(predicted / ref.seconds_per_item - 1) * 100))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,8 @@ class _CachedPoint:
     spec_name: str
     quality: str
     seconds_per_item: float
+    workload: str = ""
+    device_class: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -161,7 +202,8 @@ def _fitted() -> Fit:
     refs = {r.id: r for r in all_references()}
     loo = LooResult()
     for row in data["loo"]["points"]:
-        point = refs.get(row["id"]) or _CachedPoint(row["id"], row["device"], row["quality"], row["measured_s"])
+        point = refs.get(row["id"]) or _CachedPoint(row["id"], row["device"], row["quality"], row["measured_s"],
+                                                    row.get("workload", ""), row.get("device_class", ""))
         loo.rows.append((point, float(row["predicted_s"]), float(row["error_pct"])))
     current = data.get("inputs_digest") == inputs_digest()
     if not current:  # inputs changed since the cache: refit (fast); keep the cached error table as the stated error

@@ -19,6 +19,7 @@ from segbench.advisor.data.calibration import load_calibration
 from segbench.advisor.data.catalog import GIB
 from segbench.advisor.limits import OOM_HEADROOM
 from segbench.cost.footprint import Footprint, Query, footprint, model_counts
+from segbench.workloads.catalog import FULL
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,33 @@ def host_peak_bytes(fp: Footprint, on_cpu: bool, mm: MemoryModel | None = None) 
     return mm.cpu_runtime_bytes + fp.weights_bytes + fp.host_state_bytes  # weights are loaded on the host first
 
 
-def frames_that_fit(fp: Footprint, vram_bytes: float, mm: MemoryModel | None = None, headroom: float = OOM_HEADROOM
-                    ) -> int | None:
-    """Video: the longest clip whose predicted peak stays under `headroom` x VRAM (None: no growth)."""
-    mm = mm or memory_model()
-    if fp.growth_bytes_per_frame <= 0 or fp.frames <= 0:
+# What grows with the job: the clip's frames for video, the scan's slices for a volume (at the query's
+# in-plane size). Two lengths far enough apart give the slope of the linear growth.
+_GROWTH = {"video": ("frames", 100, 300), "volume": ("depth", 128, 512)}
+
+
+def _at(q: Query, axis: str, value: int) -> Query:
+    if axis == "frames":
+        return q.replace(frames=value)
+    w, h, _ = q.volume or FULL.volume
+    return q.replace(volume=(w, h, value))
+
+
+def max_fit(q: Query, limit_bytes: float, on_cpu: bool, mm: MemoryModel | None = None,
+            headroom: float = OOM_HEADROOM) -> tuple[str, int | None] | None:
+    """("frames" or "depth", the longest clip / deepest scan whose predicted peak stays under `headroom` x
+    `limit_bytes`): None for workloads that do not grow; (axis, None) when memory does not grow with it."""
+    if q.workload not in _GROWTH:
         return None
-    fixed = device_peak_bytes(fp, mm) - mm.allocator_reserve * fp.growth_bytes_per_frame * fp.frames
-    room = headroom * vram_bytes - fixed
-    return max(0, int(room / (mm.allocator_reserve * fp.growth_bytes_per_frame)))
+    mm = mm or memory_model()
+    axis, lo, hi = _GROWTH[q.workload]
+
+    def peak(value: int) -> float:
+        fp = footprint(_at(q, axis, value))
+        return host_peak_bytes(fp, True, mm) if on_cpu else device_peak_bytes(fp, mm)
+
+    low, high = peak(lo), peak(hi)
+    slope = (high - low) / (hi - lo)
+    if slope <= 0:
+        return axis, None
+    return axis, max(0, int((headroom * limit_bytes - (low - slope * lo)) / slope))

@@ -13,7 +13,7 @@ from functools import lru_cache
 from segbench.advisor.data.calibration import Calibration, load_calibration
 from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.data.published import PublishedTiming, load_published
-from segbench.advisor.model.roofline import Params, features, matrix, terms
+from segbench.advisor.model.roofline import SCOPES, Params, features, matrix, terms
 from segbench.cost.footprint import Footprint, Query, footprint
 from segbench.families.registry import canonical_model
 from segbench.workloads.catalog import FULL
@@ -32,6 +32,7 @@ class Reference:
     quality: str  # official | paper | vendor-docs | community | measured
     label: str = ""
     scope: str = "predictor"  # encoder | predictor | pipeline: what the figure times
+    held_out: str = ""  # why the fit leaves it out (published.yaml `held_out`), or ""
 
     def features(self) -> dict[str, float]:
         return _features(self.query, self.spec, self.compiled, self.scope)
@@ -96,7 +97,7 @@ def published_references(catalog=None) -> list[Reference]:
         seen.append((key, value))
         out.append(Reference(t.id, q, catalog.get(t.gpu), value, level, t.source, t.quality,
                              f"{t.model} {t.workload} {t.gpu} {t.precision}" + (" compiled" if t.compiled else ""),
-                             t.scope))
+                             t.scope, t.held_out))
     return out
 
 
@@ -119,10 +120,50 @@ def measured_references(calibration: Calibration | None = None) -> list[Referenc
     return out
 
 
+def run_references(catalog=None) -> list[Reference]:
+    """Runs measured on catalogued GPUs and folded into the reference-runs profile."""
+    from segbench.profiles import profile_path
+    from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
+
+    path = profile_path(RUNS_FILE)
+    if not path.exists():
+        return []
+    catalog = catalog or load_catalog()
+    data = top_level(read_yaml(path), path, ("runs",))
+    out = []
+    for i, raw in enumerate(section_list(data, "runs", path)):
+        e = Entry(raw, path, f"runs[{i}]", _RUN_FIELDS)
+        spec = catalog.get(e.text("device"))
+        if spec is None:
+            raise e.fail("device", f"'{e.data['device']}' is not a catalog name")
+        c = e.data
+        q = Query(e.text("model"), e.text("workload"), e.text("precision"), e.integer("batch_size"),
+                  resolution=tuple(c["resolution"]) if c.get("resolution") else None,
+                  model_size=tuple(c["model_size"]) if c.get("model_size") and len(c["model_size"]) == 2 else None,
+                  roi=tuple(c["model_size"]) if c.get("model_size") and len(c["model_size"]) == 3 else None,
+                  frames=int(c.get("frames", FULL.frames)), volume=tuple(c["volume"]) if c.get("volume") else None)
+        out.append(Reference(e.text("id"), q, spec, e.number("seconds_per_item", positive=True), "none",
+                             f"segbench run ({e.text('source')})", "measured",
+                             f"{q.model} {q.workload} {spec.name} {q.precision}", e.choice("scope", SCOPES)))
+    return out
+
+
+RUNS_FILE = "reference_runs.yaml"
+_RUN_FIELDS = ("id", "device", "model", "workload", "precision", "batch_size", "scope", "seconds_per_item", "samples",
+               "measured", "source", "model_size", "resolution", "frames", "volume", "peak_allocated_bytes")
+
+
 def all_references() -> list[Reference]:
-    return published_references() + measured_references()
+    """The points the fit is made to (held-out figures excluded)."""
+    return [r for r in published_references() if not r.held_out] + measured_references() + run_references()
+
+
+def held_out_references() -> list[Reference]:
+    """Published figures the fit leaves out, each with its reason: shown beside the error, never fitted."""
+    return [r for r in published_references() if r.held_out]
 
 
 def base_params(calibration: Calibration | None = None) -> Params:
     calibration = calibration or load_calibration()
-    return Params(host_pixel_s=calibration.host_pixel_s)
+    return Params(host_pixel_s=calibration.host_pixel_s, decode_pixel_s=calibration.decode_pixel_s,
+                  decode_voxel_s=calibration.decode_voxel_s)

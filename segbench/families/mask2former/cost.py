@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from segbench.cost.counting import Counts, count
-from segbench.cost.footprint import Footprint, ModelCounts, Query
+from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size
 from segbench.families.base import ModelSpec
 
 
@@ -31,4 +31,5 @@ def footprint(q: Query, mc: ModelCounts) -> Footprint:
         weights_bytes=mc.weights_bytes(q.precision), activation_bytes=fwd.peak_bytes * b,
         state_bytes=0.0, host_state_bytes=0.0, params=mc.params,
         notes=[f"{q.model} runs at {w}x{h}; images are resized to it"],
+        decode_pixels=b * source_size(q)[0] * source_size(q)[1],
     )

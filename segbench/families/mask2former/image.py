@@ -35,6 +35,7 @@ class Mask2FormerImage(Workload):
     check_inputs = classmethod(lambda cls, options: check_image_inputs(options))
 
     name = "image"
+    scope = "encoder"  # the model's forward on tensors already resized and normalised
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
@@ -48,10 +49,14 @@ class Mask2FormerImage(Workload):
 
     def cost_query(self, batch_size: int) -> Query:
         return Query(self.model.spec.name, self.name, batch_size=batch_size,
-                     model_size=tuple(self.model.resolution))
+                     model_size=tuple(self.model.resolution), classes=self.classes)
+
+    @property
+    def classes(self) -> int:
+        return int(self.model.spec.config["architecture"]["num_labels"])
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "timed": "model forward on preprocessed tensors"}
+        return {**super().params(), "classes": self.classes, "timed": "model forward on preprocessed tensors"}
 
     def input_info(self) -> dict[str, Any]:
         return dict(self._input)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -87,3 +88,15 @@ def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
 def smallest_resolution(spec: ModelSpec) -> tuple[int, int]:
     """The smallest input the architecture runs (for tests and quick checks of the whole path)."""
     return (64, 64)
+
+
+def classes_of(spec: ModelSpec) -> int:
+    return int(spec.config["architecture"]["num_labels"])
+
+
+def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
+    """The same architecture with `classes` labels (the class head; the queries stay)."""
+    if not 1 <= classes <= 10000:
+        raise InputError(f"--classes must be between 1 and 10000, got {classes}")
+    architecture = {**spec.config["architecture"], "num_labels": int(classes)}
+    return replace(spec, config={**spec.config, "architecture": architecture})

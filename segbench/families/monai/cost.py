@@ -56,5 +56,5 @@ def footprint(q: Query, mc: ModelCounts) -> Footprint:
         host_pixels=0.0, host_mask_pixels=0.0, transfer_bytes=transfer,
         weights_bytes=mc.weights_bytes(q.precision), activation_bytes=win.peak_bytes * b + roi_vox * 4 * b,
         state_bytes=voxels * 4 + (0 if on_cpu else buffers), host_state_bytes=voxels * 4 + (buffers if on_cpu else 0),
-        params=mc.params, notes=notes,
+        params=mc.params, notes=notes, decode_voxels=voxels,
     )

@@ -1,12 +1,14 @@
-"""MONAI 3D segmentation networks (a 3D UNet and SwinUNETR), built from MONAI with random or loaded weights.
+"""MONAI 3D segmentation networks, built from MONAI with random or loaded weights.
 
 The architectures are the ones medical users run: the UNet of MONAI's tutorials (five levels,
-16-256 channels, two residual units) and SwinUNETR in its BTCV configuration (feature size 48,
-14 organ classes). A model's "resolution" here is its sliding-window size (roi), W x H x D.
+16-256 channels, two residual units), SwinUNETR in its BTCV configuration (feature size 48,
+14 organ classes) and the SegResNet of the model zoo's whole-body CT bundle (105 classes). A
+model's "resolution" here is its sliding-window size (roi), W x H x D.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -22,6 +24,8 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     # BTCV: SwinUNETR(in_channels=1, out_channels=14, feature_size=48); `img_size` is gone from MONAI >= 1.5,
     # gradient checkpointing (use_checkpoint) changes nothing at inference and is left off.
     "swinunetr": {"feature_size": 48},
+    # wholeBody_ct_segmentation bundle (configs/inference.json); its dropout does nothing at inference.
+    "segresnet": {"init_filters": 32, "blocks_down": (1, 2, 2, 4), "blocks_up": (1, 1, 1)},
 }
 
 
@@ -40,6 +44,8 @@ def roi_divisor(spec: ModelSpec) -> int:
     """Every window side must be a multiple of this: the UNet halves it once per stride, SwinUNETR 5 times."""
     if _network(spec) == "swinunetr":
         return 2**5
+    if _network(spec) == "segresnet":
+        return 2 ** (len(_arch(spec)["blocks_down"]) - 1)
     divisor = 1
     for stride in _arch(spec)["strides"]:
         divisor *= int(stride)
@@ -68,12 +74,15 @@ def check_roi(spec: ModelSpec, roi: tuple[int, int, int]) -> WHD:
 
 def build(spec: ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> torch.nn.Module:
     """The architecture with random weights on the CPU; the window size does not change its parameters."""
-    from monai.networks.nets import SwinUNETR, UNet
+    from monai.networks.nets import SegResNet, SwinUNETR, UNet
 
     arch = _arch(spec)
     out_channels = int(spec.config["out_channels"])
-    if _network(spec) == "unet":
+    network = _network(spec)
+    if network == "unet":
         return UNet(spatial_dims=3, in_channels=1, out_channels=out_channels, **arch)
+    if network == "segresnet":
+        return SegResNet(spatial_dims=3, in_channels=1, out_channels=out_channels, **arch)
     return SwinUNETR(in_channels=1, out_channels=out_channels, spatial_dims=3, **arch)
 
 
@@ -113,3 +122,14 @@ def smallest_resolution(spec: ModelSpec) -> tuple[int, int, int]:
     """The smallest window the network runs: twice its divisor on every side (for tests and quick checks)."""
     side = 2 * roi_divisor(spec)
     return (side, side, side)
+
+
+def classes_of(spec: ModelSpec) -> int:
+    return int(spec.config["out_channels"])
+
+
+def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
+    """The same network with `classes` output channels (a whole-body CT model labels 105-117 structures)."""
+    if not 1 <= classes <= 1024:
+        raise InputError(f"--classes must be between 1 and 1024, got {classes}")
+    return replace(spec, config={**spec.config, "out_channels": int(classes)})

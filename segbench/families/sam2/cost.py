@@ -108,6 +108,7 @@ def _image(q: Query, mc: ModelCounts) -> Footprint:
         transfer_bytes=b * 3 * s * s * 4,  # the normalised fp32 image goes to the device
         weights_bytes=mc.weights_bytes(q.precision), activation_bytes=enc.peak_bytes * b,
         state_bytes=embedding_bytes(s) * b, host_state_bytes=0.0, params=mc.params, notes=notes,
+        decode_pixels=b * h * w,
     )
 
 
@@ -148,6 +149,7 @@ def _auto(q: Query, mc: ModelCounts) -> Footprint:
         # (fitted to encoders) supplies the rest, so this analytic part is not inflated further here.
         activation_bytes=max(enc.peak_bytes, per_batch.peak_bytes * 1.25),
         state_bytes=embedding_bytes(mc.size[0]), host_state_bytes=kept * h * w, params=mc.params,
+        decode_pixels=h * w,
         notes=[(f"automatic masks: {points} grid points in {batches} decoder batch(es) of {per_batch_points}; "
                 f"post-processing assumes ~{kept} masks pass the filters")],
     )
@@ -184,6 +186,8 @@ def _video(q: Query, mc: ModelCounts, frames: int | None = None, frame_hw: tuple
         weights_bytes=mc.weights_bytes(q.precision), activation_bytes=max(enc.peak_bytes, step.peak_bytes * b),
         state_bytes=state + embedding_bytes(s), host_state_bytes=host + frames * 3 * h * w,
         growth_bytes_per_frame=growth, frames=frames, params=mc.params, notes=notes,
+        # The pipeline reads every frame from the clip's files once (init_state decodes the folder).
+        decode_pixels=h * w if unit == "frame" else 0.0, decode_voxels=h * w if unit == "slice" else 0.0,
     )
 
 
