@@ -2,8 +2,8 @@
 # The GPU reference kit: on a machine with one NVIDIA GPU, record what it is, its measured roofline
 # and a calibration sweep, in one results file the advisor's fit can take in.
 #
-#   bash scripts/gpu-reference.sh                  # the full kit (about 5-8 minutes on a recent GPU)
-#   bash scripts/gpu-reference.sh --tiny           # the same steps on the CPU at toy sizes (a minute or two)
+#   bash scripts/gpu-reference.sh                  # the full kit (sized for under 8 minutes on one GPU; not yet timed on one)
+#   bash scripts/gpu-reference.sh --tiny           # the same steps on the CPU at toy sizes (50 s on a 2-core CPU)
 #   bash scripts/gpu-reference.sh --out-dir DIR    # default results/reference
 #
 # Writes DIR/<gpu>-<date>.jsonl (the run records), .probe.json (probe --json) and .roofline.json

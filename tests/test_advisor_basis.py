@@ -116,7 +116,14 @@ def test_recommend_takes_classes():
     result = CliRunner().invoke(cli, ["recommend", "--workload", "volume", "--classes", "105", "--budget", "3000",
                                       "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    pick = data["recommended"] or data["best_within_budget"] or data["closest_over_budget"]
+    assert pick and pick["gpu"]
+    # Its memory is what `check` predicts for that card and model with 105 classes, not with the model's own.
+    args = ["--gpu", pick["gpu"], "-m", pick["model"], "-w", "volume"]
+    with_105 = check_json(*args, "--classes", "105")["predicted"]["peak_vram_gb"]
+    assert pick["predicted"]["peak_vram_gb"] == with_105
+    assert with_105 > check_json(*args)["predicted"]["peak_vram_gb"]
 
 
 # ------------------------------------------------------------------------------ devices segbench cannot run yet

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segbench.advisor.advice import advice_for
-from segbench.advisor.data.catalog import CPUSpec, GPUSpec, Match
+from segbench.advisor.data.catalog import GPUSpec, Match
 from segbench.advisor.evaluate import (
     MEMORY_UNIT,
     Evaluation,
@@ -17,22 +17,16 @@ from segbench.advisor.evaluate import (
     evaluate,
 )
 from segbench.advisor.model import memory as M
-from segbench.advisor.model.fit import STALE_FIT_NOTE, fit_is_current, fitted
+from segbench.advisor.model.fit import STALE_FIT_NOTE, device_class, fit_is_current, fitted
 from segbench.advisor.model.roofline import peaks
 from segbench.advisor.targets import resolve_target
-from segbench.cost.footprint import default_classes
 from segbench.errors import InputError
-from segbench.families.registry import get_spec
+from segbench.families.registry import default_classes, get_spec
+from segbench.workloads.catalog import SCOPE_MEANS
 
 
 # The GPU backends `segbench run` drives (ROCm builds of torch present AMD GPUs as "cuda" devices).
 RUNNABLE_BACKENDS = ("cuda", "rocm", "mps")
-SCOPE_MEANS = {
-    "encoder": "the model's forward pass alone, on inputs already on the device",
-    "predictor": "the library call a user makes (set_image, one propagation step, a sliding-window inference): "
-                 "pre- and post-processing and host-device copies included, reading files not",
-    "pipeline": "the predictor plus reading each image, clip frame or scan from its file",
-}
 
 
 @dataclass(frozen=True)
@@ -125,8 +119,9 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
     """Which reference points and what error the prediction rests on."""
     fp, spec, q = ev.footprint, ev.spec, ev.footprint.query
     family = get_spec(q.model).family
-    similar = [(ref, pred, err) for ref, pred, err in loo.rows
-               if get_spec(ref.query.model).family == family and ref.query.workload == q.workload]
+    # Rows read back from a stale cache for points that are gone have no query: they cannot be similar.
+    similar = [(ref, pred, err) for ref, pred, err in loo.rows if hasattr(ref, "query")
+               and get_spec(ref.query.model).family == family and ref.query.workload == q.workload]
     # Nearest first: the same kind of device (a GPU prediction is not vouched for by CPU runs), then
     # the same model, architecture, device and scope.
     kind = "cpu" if ev.is_cpu else "gpu"
@@ -185,7 +180,7 @@ def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:
 
 
 def _kind(ref) -> str:
-    return "cpu" if isinstance(getattr(ref, "spec", None), CPUSpec) else "gpu"
+    return "cpu" if device_class(ref) == "cpu" else "gpu"
 
 
 def _architecture_of(spec) -> str:

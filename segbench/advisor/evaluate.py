@@ -14,12 +14,12 @@ from segbench.advisor.data.catalog import GIB, CPUSpec, GPUSpec
 from segbench.advisor.limits import OOM_HEADROOM
 from segbench.advisor.model import memory as M
 from segbench.advisor.model.fit import fitted
-from segbench.advisor.model.roofline import SCOPES, Breakdown, Params, predict
-from segbench.cost.footprint import Footprint, Query, footprint, with_classes
+from segbench.advisor.model.roofline import Breakdown, Params, predict
+from segbench.cost.footprint import Footprint, Query, footprint
 from segbench.errors import InputError
-from segbench.families.registry import check_serves, get_spec
+from segbench.families.registry import check_serves, get_spec, with_classes
 from segbench.formatting import fmt_seconds as fmt_duration
-from segbench.workloads.catalog import FULL
+from segbench.workloads.catalog import FULL, SCOPES
 
 CHEAP_BUILD_RAM = 16 * GIB  # host RAM assumed for a GPU build when nothing says otherwise
 # `budget` comes from recommend (a build inside the budget only at the low end of its price range);
@@ -167,25 +167,31 @@ def evaluate(spec: GPUSpec | CPUSpec, query: Query, *, params: Params | None = N
     device = None if cpu else M.device_peak_bytes(fp, mm)
     host = M.host_peak_bytes(fp, cpu, mm)
     limit = _memory_limit(spec)
-    unified = not cpu and spec.unified_memory
-    # On unified memory the host side of the job (frames, buffers, the runtime) uses the same pool.
-    peak = host if cpu else device + host if unified else device
-    fit_limit = max(0.0, limit - host) if unified else limit
-    ev = Evaluation(spec, fp, breakdown, per_item, device, host, limit, fits=peak <= limit, scale=scale, scope=scope,
-                    allocated_bytes=None if cpu else M.allocated_peak_bytes(fp, mm),
+    fit_limit = max(0.0, limit - host) if _unified(spec) else limit
+    ev = Evaluation(spec, fp, breakdown, per_item, device, host, limit, fits=_limited_peak(spec, device, host) <= limit,
+                    scale=scale, scope=scope, allocated_bytes=None if cpu else M.allocated_peak_bytes(fp, mm),
                     max_fit=M.max_fit(query, fit_limit, cpu, mm))
     ev.risks = _risks(ev, targets, mm)
     return ev
 
 
+def _unified(spec: GPUSpec | CPUSpec) -> bool:
+    return isinstance(spec, GPUSpec) and spec.unified_memory
+
+
+def _limited_peak(spec: GPUSpec | CPUSpec, device: float | None, host: float) -> float:
+    """The peak that the device's memory limit bounds: RAM on a CPU, GPU memory on a card, and on unified
+    memory both, since the host side of the job (frames, buffers, the runtime) uses the same pool."""
+    if device is None:
+        return host
+    return device + host if _unified(spec) else device
+
+
 def _risks(ev: Evaluation, targets: Targets, mm: M.MemoryModel) -> list[Risk]:
     spec, fp, q = ev.spec, ev.footprint, ev.footprint.query
     risks: list[Risk] = []
-    unified = not ev.is_cpu and spec.unified_memory
-    peak = ev.peak_host_bytes if ev.is_cpu else ev.peak_device_bytes
-    assert peak is not None
-    if unified:
-        peak += ev.peak_host_bytes
+    unified = _unified(spec)
+    peak = _limited_peak(spec, ev.peak_device_bytes, ev.peak_host_bytes)
     what = "RAM" if ev.is_cpu else "the memory a GPU job may use (shared with the CPU)" if unified else "VRAM"
     if peak >= OOM_HEADROOM * ev.memory_limit_bytes:
         level = "over" if peak > ev.memory_limit_bytes else "within 10% of"
@@ -260,7 +266,7 @@ def build_query(model: str, workload: str, precision: str, *, resolution=None, b
     if aggregate_on not in ("device", "cpu"):
         raise InputError(f"--aggregate-on must be device or cpu, got '{aggregate_on}'")
     if classes is not None:
-        with_classes(spec.name, classes)  # refused with one line for a model without output classes
+        with_classes(spec, classes)  # refused with one line for a model without output classes
     return Query(spec.name, workload, precision, batch_size, resolution=tuple(resolution) if resolution else None,
                  frames=frames or FULL.frames, volume=tuple(volume) if volume else None,
                  aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu, classes=classes)

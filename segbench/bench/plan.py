@@ -162,7 +162,7 @@ class Plan:
 def validate(plan: Plan) -> Any:
     """Every name and number checked, and the user's inputs read once, before any model loads.
     Returns the device the plan runs on here."""
-    from segbench.families.registry import check_inputs, check_workload_name, get_spec
+    from segbench.families.registry import check_inputs, check_workload_name, get_spec, with_classes
     from segbench.measure.device import check_precision, resolve_device
 
     plan.check_shape()
@@ -173,11 +173,8 @@ def validate(plan: Plan) -> Any:
         if not any(w in spec.workloads for w in plan.workloads):
             raise InputError(f"{spec.name} does not support the workload(s) {', '.join(plan.workloads)} "
                              f"(it supports: {', '.join(spec.workloads)})")
-    if plan.classes is not None:
-        from segbench.cost.footprint import with_classes
-
-        for spec in specs:
-            with_classes(spec.name, plan.classes)  # a model without output classes: one-line error
+    for spec in specs:
+        with_classes(spec, plan.classes)  # a model without output classes: one-line error
     if plan.checkpoint and len(plan.models) > 1:
         raise InputError("--checkpoint names one model's weights; give exactly one --model with it")
     device = resolve_device(plan.device)

@@ -8,11 +8,11 @@ import click
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json
-from segbench.cli.params import PRICE
+from segbench.cli.params import CLASSES_OPTION, PRICE
 from segbench.errors import InputError
 from segbench.families.base import TASKS
 from segbench.formatting import fmt_seconds
-from segbench.workloads.catalog import FULL, WORKLOAD_NAMES
+from segbench.workloads.catalog import FULL, SCOPES, WORKLOAD_NAMES
 
 _FULL_VOLUME = "x".join(map(str, FULL.volume))
 
@@ -113,11 +113,10 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--images-per-hour", type=float, default=None, help="Flag `slow` below this throughput.")
 @click.option("--images", "dataset_images", type=int, default=None, help="How many images the job has (advice on 10K+).")
 @click.option("--compile", "compiled", is_flag=True, help="Predict with torch.compile (fewer launches, fused kernels).")
-@click.option("--scope", type=click.Choice(["encoder", "predictor", "pipeline"]), default="predictor",
+@click.option("--scope", type=click.Choice(SCOPES), default="predictor",
               show_default=True, help="What the time covers: the model's forward alone; the library call a user "
               "makes (pre/post-processing and copies); or that plus reading the files.")
-@click.option("--classes", type=click.IntRange(1, 10000), default=None,
-              help="Output classes of a 3D or semantic model (default: the model's own; whole-body CT: 105-117).")
+@CLASSES_OPTION
 @click.option("--from", "from_results", multiple=True, type=click.Path(),
               help="Results file/folder from segbench run on your machine: scale the prediction from it.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
@@ -194,8 +193,7 @@ def _render_check(data: dict[str, Any]) -> None:
 @click.option("--volume", "volume_shape", default=None, help=f"volume: WxHxD (default {_FULL_VOLUME}).")
 @click.option("-m", "--model", "models", multiple=True,
               help="Only these models (repeatable); default: every model that serves the workload and the task.")
-@click.option("--classes", type=click.IntRange(1, 10000), default=None,
-              help="Output classes of a 3D or semantic model (default: each model's own).")
+@CLASSES_OPTION
 @click.option("--task", type=click.Choice(TASKS), default=None,
               help="What the segmentation answers: promptable (SAM-style), semantic, panoptic or instance "
                    "(default: promptable; semantic for volume).")

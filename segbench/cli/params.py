@@ -130,3 +130,9 @@ MODEL_SIZE = Parsed(parse_model_size, "size")
 PRICE = Parsed(parse_price, "NAME=USD")
 POINT = Parsed(parse_point, "X,Y")
 BOX = Parsed(parse_box, "X0,Y0,X1,Y1")
+
+# --classes in run, check and recommend: one option, one range (a family may narrow it, with its own message).
+CLASSES_OPTION = click.option(
+    "--classes", type=click.IntRange(1, 10000), default=None,
+    help="Output classes for models that have them (3D networks, Mask2Former); default: each model's own "
+         "(whole-body CT models label 105-117 structures).")

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_seconds, sigterm_as_interrupt
-from segbench.cli.params import BOX, BYTES, INT_LIST, MODEL_SIZE, POINT, parse_name_list
+from segbench.cli.params import BOX, BYTES, CLASSES_OPTION, INT_LIST, MODEL_SIZE, POINT, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
 from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_shape
 from segbench.workloads.catalog import FULL, QUICK, WORKLOAD_NAMES
@@ -117,13 +117,7 @@ SHARED_OPTIONS = [
     click.option(
         "--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."
     ),
-    click.option(
-        "--classes",
-        type=click.IntRange(1, 10000),
-        default=None,
-        help="Output classes for models that have them (3D networks, Mask2Former); default: the model's own "
-        "(whole-body CT models label 105-117 structures).",
-    ),
+    CLASSES_OPTION,
     click.option(
         "--volume",
         "volume_shape",

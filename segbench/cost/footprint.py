@@ -26,7 +26,7 @@ from typing import Any
 
 from segbench.cost.counting import Counts
 from segbench.errors import InputError
-from segbench.families.registry import check_serves, family_of, get_spec
+from segbench.families.registry import build_on_meta, check_serves, default_classes, family_of, get_spec, with_classes
 from segbench.profiles import profile_path
 from segbench.profiles.reading import read_yaml
 from segbench.workloads.catalog import FULL
@@ -94,28 +94,16 @@ class ModelCounts:
         )
 
 
-def with_classes(name: str, classes: int | None):
-    """The model's spec, with `classes` output classes where asked and the family allows it."""
-    spec = get_spec(name)
-    if classes is None:
-        return spec
-    configure = getattr(family_of(spec).loader(), "with_classes", None)
-    if configure is None:
-        raise InputError(f"--classes applies to models with a set of output classes; {spec.name} has none")
-    return configure(spec, int(classes))
-
-
 def count_model(name: str, size: tuple[int, ...] | None = None, classes: int | None = None) -> ModelCounts:
     """Count a registered model's building blocks from its real architecture on `meta` (seconds)."""
     import torch
 
     spec = with_classes(name, classes)
     size = tuple(int(s) for s in (size or spec.default_resolution))
-    family = family_of(spec)
-    cost = family.cost_model()
+    cost = family_of(spec).cost_model()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        module = family.loader().build(spec, size, getattr(cost, "META_PURPOSE", "image")).to("meta").eval()
+        module = build_on_meta(spec, size, getattr(cost, "META_PURPOSE", "image"))
     module.requires_grad_(False)  # FlopCounterMode's module hooks trip over leaf views otherwise
     params = sum(p.numel() for p in module.parameters())
     buffers = sum(b.numel() * b.element_size() for b in module.buffers())
@@ -174,13 +162,6 @@ def model_counts(name: str, size: tuple[int, ...] | None = None, classes: int | 
     if key not in _memo:
         _memo[key] = count_model(spec.name, size, classes)
     return _memo[key]
-
-
-def default_classes(name: str) -> int | None:
-    """The number of output classes a model is registered with, where it has such a setting."""
-    spec = get_spec(name)
-    classes = getattr(family_of(spec).loader(), "classes_of", None)
-    return classes(spec) if classes is not None else None
 
 
 def cached_sizes(name: str) -> list[tuple[int, ...]]:

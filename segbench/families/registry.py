@@ -145,17 +145,32 @@ def load_model(name: str, options: LoadOptions) -> LoadedModel:
     spec = get_spec(name)
     if options.weights not in WEIGHT_MODES:
         raise InputError(f"--weights must be one of {', '.join(WEIGHT_MODES)}, got '{options.weights}'")
-    loader = family_of(spec).loader()
-    if options.classes is not None:
-        if not hasattr(loader, "with_classes"):
-            raise InputError(f"--classes applies to models with a set of output classes; {spec.name} has none")
-        spec = loader.with_classes(spec, options.classes)
-    return loader.load(spec, options)
+    spec = with_classes(spec, options.classes)
+    return family_of(spec).loader().load(spec, options)
 
 
-def build_on_meta(name: str, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> Any:
-    """The architecture with parameters on the `meta` device: for counting FLOPs and bytes without compute."""
+def with_classes(model: str | ModelSpec, classes: int | None) -> ModelSpec:
+    """The model's spec, with `classes` output classes where asked; a one-line InputError for a model
+    whose family has no such setting."""
+    spec = model if isinstance(model, ModelSpec) else get_spec(model)
+    if classes is None:
+        return spec
+    configure = getattr(family_of(spec).loader(), "with_classes", None)
+    if configure is None:
+        raise InputError(f"--classes applies to models with a set of output classes; {spec.name} has none")
+    return configure(spec, int(classes))
+
+
+def default_classes(name: str) -> int | None:
+    """The number of output classes a model is registered with, where it has such a setting."""
     spec = get_spec(name)
+    classes = getattr(family_of(spec).loader(), "classes_of", None)
+    return classes(spec) if classes is not None else None
+
+
+def build_on_meta(model: str | ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> Any:
+    """The architecture with parameters on the `meta` device: for counting FLOPs and bytes without compute."""
+    spec = model if isinstance(model, ModelSpec) else get_spec(model)
     return family_of(spec).loader().build(spec, resolution, purpose).to("meta").eval()
 
 

@@ -61,6 +61,12 @@ class Entry:
                 f"{path}: {where}: unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})"
             )
 
+    @classmethod
+    def listed(cls, raw: Any, path: Path, section: str, index: int, allowed: Iterable[str], key: str = "name") -> Entry:
+        """Item `index` of the list `section`, named in messages by its `key` field where it has one."""
+        label = raw.get(key) if isinstance(raw, dict) and isinstance(raw.get(key), str) else f"#{index}"
+        return cls(raw, path, f"{section}[{index}] ({label})", allowed)
+
     def fail(self, field: str, message: str) -> InputError:
         return InputError(f"{self.path}: {self.where}: field '{field}' {message}")
 

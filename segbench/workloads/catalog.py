@@ -18,6 +18,15 @@ DESCRIPTIONS = {
     "volume": "a whole 3D scan: sliding windows, or propagation through its slices",
 }
 
+# What a time covers, for a run's records and the advisor's references and predictions alike.
+SCOPE_MEANS = {
+    "encoder": "the model's forward pass alone, on inputs already on the device",
+    "predictor": "the library call a user makes (set_image, one propagation step, a sliding-window inference): "
+                 "pre- and post-processing and host-device copies included, reading files not",
+    "pipeline": "the predictor plus reading each image, clip frame or scan from its file",
+}
+SCOPES = tuple(SCOPE_MEANS)
+
 # What `recommend` answers when no --task is given: promptable segmentation wherever prompts apply,
 # semantic labels of every voxel for whole 3D scans.
 DEFAULT_TASK = {"image": "promptable", "prompt": "promptable", "auto": "promptable", "video": "promptable",

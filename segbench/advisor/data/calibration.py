@@ -99,8 +99,7 @@ def _load(path_text: str) -> Calibration:
                                               "decode_seconds_per_voxel", "measured", "method"))
     measurements = []
     for i, raw in enumerate(section_list(data, "measurements", path)):
-        label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{i}"
-        e = Entry(raw, path, f"measurements[{i}] ({label})", _MEASUREMENT)
+        e = Entry.listed(raw, path, "measurements", i, _MEASUREMENT, key="id")
         conditions = {k: v for k, v in e.data.items() if k in _MEASUREMENT[9:]}
         measurements.append(Measurement(
             id=e.text("id"), model=e.text("model"), workload=e.text("workload"), precision=e.text("precision"),

@@ -47,23 +47,25 @@ def normalize_precision(precision: str) -> str:
     return _PRECISION_ALIASES[key]
 
 
-def _contains_word(normalised: str, key: str, raw: str) -> bool:
-    """`key` inside `normalised` starting at the beginning of one of `raw`'s words (so "70" is not in "4070")."""
-    if key not in normalised:
-        return False
-    starts = {0}
-    position = 0
-    for token in re.findall(r"[a-z0-9.]+", raw.lower().replace("(r)", " ").replace("(tm)", " ")):
-        if token in _NOISE_WORDS:
-            continue
+def _name_words(name: str) -> list[str]:
+    """The words of a device name that identify it (vendor and marketing words dropped)."""
+    tokens = re.findall(r"[a-z0-9.]+", name.lower().replace("(r)", " ").replace("(tm)", " "))
+    return [t for t in tokens if t not in _NOISE_WORDS]
+
+
+def _contains_word(key: str, raw: str) -> bool:
+    """`key` inside `raw`'s normalised name, starting where one of its words does (so "70" is not in "4070")."""
+    words = _name_words(raw)
+    normalised = "".join(words)
+    starts, position = set(), 0
+    for word in words:
         starts.add(position)
-        position += len(token)
+        position += len(word)
     return any(normalised.startswith(key, start) for start in starts)
 
 
 def normalize_name(name: str) -> str:
-    tokens = re.findall(r"[a-z0-9.]+", name.lower().replace("(r)", " ").replace("(tm)", " "))
-    return "".join(t for t in tokens if t not in _NOISE_WORDS)
+    return "".join(_name_words(name))
 
 
 @dataclass(frozen=True)
@@ -253,8 +255,7 @@ def _source_keys(e: Entry, sources: Mapping[str, Source]) -> tuple[str, ...]:
 
 
 def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> GPUSpec:
-    label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index}"
-    e = Entry(raw, path, f"gpus[{index}] ({label})", _GPU_FIELDS)
+    e = Entry.listed(raw, path, "gpus", index, _GPU_FIELDS)
     form = e.choice("form_factor", FORM_FACTORS)
     factor = e.number("sustained_clock_factor", positive=True)
     if factor > 1:
@@ -310,8 +311,7 @@ def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> GPU
 
 
 def _read_cpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> CPUSpec:
-    label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index}"
-    e = Entry(raw, path, f"cpus[{index}] ({label})", _CPU_FIELDS)
+    e = Entry.listed(raw, path, "cpus", index, _CPU_FIELDS)
     if "tdp_w" not in e.data:
         raise e.fail("tdp_w", "is missing (use null where it does not apply)")
     price_new, price_used, info = read_price(e, sources)
@@ -411,7 +411,7 @@ class Catalog:
         out: list[Spec] = []
         for spec in [*self.gpus, *self.cpus]:
             words = [spec.name, *spec.aliases]
-            if any(_contains_word(normalize_name(w), key, w) for w in words) and spec not in out:
+            if any(_contains_word(key, w) for w in words) and spec not in out:
                 out.append(spec)
         return out
 

@@ -10,14 +10,12 @@ from segbench.advisor.data.catalog import Catalog, load_catalog
 from segbench.advisor.data.sources import check_source, read_sources
 from segbench.profiles import profile_path
 from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
+from segbench.workloads.catalog import SCOPES, WORKLOAD_NAMES
 
 METRICS = ("fps", "latency_ms", "seconds_per_volume")
 PUBLISHED_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 QUALITIES = ("official", "paper", "vendor-docs", "community")
 RUNTIMES = ("pytorch", "onnxruntime", "tensorrt")
-# What a figure times: the network's forward alone, the library call a user makes (set_image, one
-# propagation step, a bundle's inference), or that plus reading the file and host pre-processing.
-SCOPES = ("encoder", "predictor", "pipeline")
 # What a run worked on where it differs from the defaults (see segbench.cost.footprint.Query).
 CONDITIONS = ("source_size", "frames", "volume", "with_prompt", "kept_masks", "points_per_side", "classes")
 
@@ -55,7 +53,6 @@ _TIMING_FIELDS = ("id", "model", "workload", "gpu", "precision", "batch_size", "
 def load_published(path: Path | str | None = None, *, catalog: Catalog | None = None) -> list[PublishedTiming]:
     """Published reference timings with their exact conditions (default: profiles/published.yaml)."""
     from segbench.families.registry import published_names
-    from segbench.workloads.catalog import WORKLOAD_NAMES
 
     model_names = published_names()
     path = Path(path) if path is not None else profile_path("published.yaml")
@@ -64,8 +61,7 @@ def load_published(path: Path | str | None = None, *, catalog: Catalog | None = 
     sources = read_sources(data, path)
     out: list[PublishedTiming] = []
     for i, raw in enumerate(section_list(data, "timings", path)):
-        label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{i}"
-        e = Entry(raw, path, f"timings[{i}] ({label})", _TIMING_FIELDS)
+        e = Entry.listed(raw, path, "timings", i, _TIMING_FIELDS, key="id")
         ident = e.text("id")
         if any(t.id == ident for t in out):
             raise e.fail("id", f"'{ident}' is used by another timing")

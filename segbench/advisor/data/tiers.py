@@ -210,8 +210,7 @@ def load_tiers(overrides: Mapping[str, float] | None = None, path: Path | str | 
 
     tiers: list[Tier] = []
     for i, raw in enumerate(section_list(data, "tiers", path)):
-        label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i}"
-        e = Entry(raw, path, f"tiers[{i}] ({label})", _TIER_FIELDS)
+        e = Entry.listed(raw, path, "tiers", i, _TIER_FIELDS)
         name = e.text("name")
         if any(t.name == name for t in tiers):
             raise e.fail("name", f"'{name}' is used by another tier")
@@ -227,7 +226,7 @@ def load_tiers(overrides: Mapping[str, float] | None = None, path: Path | str | 
             raise e.fail("gpus", f"must be a list (empty for a CPU-only tier), got {raw_gpus!r}")
         candidates = []
         for j, raw_gpu in enumerate(raw_gpus):
-            g = Entry(raw_gpu, path, f"tiers[{i}] ({label}): gpus[{j}]", ("name", "condition"))
+            g = Entry(raw_gpu, path, f"{e.where}: gpus[{j}]", ("name", "condition"))
             spec = catalog.get(g.text("name"))
             if not isinstance(spec, GPUSpec):
                 raise g.fail("name", f"'{g.data['name']}' is not a GPU name in the catalog; "

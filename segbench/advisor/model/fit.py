@@ -96,12 +96,15 @@ class LooResult:
 
 
 def device_class(point: Any) -> str:
-    """The kind of device a reference point was measured on: cpu, or the GPU's form factor."""
-    return getattr(point, "device_class", None) or getattr(point.spec, "form_factor", "cpu")
+    """The kind of device a reference point was measured on: cpu, or the GPU's form factor (a row read
+    back from an older cache may not say: "unknown")."""
+    spec = getattr(point, "spec", None)
+    return getattr(point, "device_class", None) or (spec.form_factor if spec is not None else "unknown")
 
 
 def workload_of(point: Any) -> str:
-    return getattr(point, "workload", None) or point.query.workload
+    query = getattr(point, "query", None)
+    return getattr(point, "workload", None) or (query.workload if query is not None else "unknown")
 
 
 def leave_one_out(points: Sequence, fit_fn: Callable, predict_fn: Callable) -> LooResult:

@@ -13,10 +13,10 @@ from functools import lru_cache
 from segbench.advisor.data.calibration import Calibration, load_calibration
 from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.data.published import PublishedTiming, load_published
-from segbench.advisor.model.roofline import SCOPES, Params, features, matrix, terms
+from segbench.advisor.model.roofline import Params, features, matrix, terms
 from segbench.cost.footprint import Footprint, Query, footprint
 from segbench.families.registry import canonical_model
-from segbench.workloads.catalog import FULL
+from segbench.workloads.catalog import FULL, SCOPES
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,28 @@ def published_references(catalog=None) -> list[Reference]:
     return out
 
 
+def measured_query(model: str, workload: str, precision: str, batch_size: int, c: dict) -> Query:
+    """The footprint query of a run measured under conditions `c` (a calibration point's, or a folded
+    run's): a 2D `model_size` is the network input, a 3D one (or `roi`) the sliding window."""
+    size = tuple(c["model_size"]) if c.get("model_size") else None
+    roi = tuple(c["roi"]) if c.get("roi") else size if size and len(size) == 3 else None
+    return Query(
+        model, workload, precision, batch_size,
+        resolution=tuple(c["resolution"]) if c.get("resolution") else None,
+        model_size=size if size and len(size) == 2 else None,
+        frames=int(c.get("frames", FULL.frames)), points_per_side=int(c.get("points_per_side", FULL.points_per_side)),
+        volume=tuple(c["volume"]) if c.get("volume") else None, roi=roi,
+        kept_masks=int(c["kept_masks"]) if c.get("kept_masks") is not None else None,
+    )
+
+
 def measured_references(calibration: Calibration | None = None) -> list[Reference]:
     calibration = calibration or load_calibration()
     machine = calibration.reference_machine()
     out = []
     for m in calibration.measurements:
         c = m.conditions
-        q = Query(
-            m.model, m.workload, m.precision, m.batch_size,
-            resolution=tuple(c["resolution"]) if c.get("resolution") else None,
-            model_size=tuple(c["model_size"]) if c.get("model_size") else None,
-            frames=int(c.get("frames", FULL.frames)), points_per_side=int(c.get("points_per_side", FULL.points_per_side)),
-            volume=tuple(c["volume"]) if c.get("volume") else None, roi=tuple(c["roi"]) if c.get("roi") else None,
-            kept_masks=int(c["kept_masks"]) if c.get("kept_masks") is not None else None,
-        )
+        q = measured_query(m.model, m.workload, m.precision, m.batch_size, c)
         out.append(Reference(m.id, q, machine, m.seconds_per_item, "none", "measured here", "measured",
                              f"{m.model} {m.workload} this CPU {m.precision}", c.get("scope", "predictor")))
     return out
@@ -136,12 +144,7 @@ def run_references(catalog=None) -> list[Reference]:
         spec = catalog.get(e.text("device"))
         if spec is None:
             raise e.fail("device", f"'{e.data['device']}' is not a catalog name")
-        c = e.data
-        q = Query(e.text("model"), e.text("workload"), e.text("precision"), e.integer("batch_size"),
-                  resolution=tuple(c["resolution"]) if c.get("resolution") else None,
-                  model_size=tuple(c["model_size"]) if c.get("model_size") and len(c["model_size"]) == 2 else None,
-                  roi=tuple(c["model_size"]) if c.get("model_size") and len(c["model_size"]) == 3 else None,
-                  frames=int(c.get("frames", FULL.frames)), volume=tuple(c["volume"]) if c.get("volume") else None)
+        q = measured_query(e.text("model"), e.text("workload"), e.text("precision"), e.integer("batch_size"), e.data)
         out.append(Reference(e.text("id"), q, spec, e.number("seconds_per_item", positive=True), "none",
                              f"segbench run ({e.text('source')})", "measured",
                              f"{q.model} {q.workload} {spec.name} {q.precision}", e.choice("scope", SCOPES)))

@@ -30,9 +30,6 @@ from segbench.advisor.data.catalog import CPUSpec, GPUSpec
 from segbench.cost.footprint import Footprint
 
 MODEL_VERSION = 7  # bump when the formula changes: invalidates the cached fit
-# What a time covers: the network's forward alone; the library call a user makes (set_image, one
-# propagation step, a sliding-window inference); or that plus reading the image, clip or scan files.
-SCOPES = ("encoder", "predictor", "pipeline")
 PCIE_BYTES_S = 12e9  # effective host<->device copy rate of a PCIe 3.0/4.0 x16 slot with pageable memory
 OVERLAP_P = 1.5  # how launches and device work overlap: 1 = not at all, large = perfectly
 
@@ -173,7 +170,7 @@ def features(fp: Footprint, spec: GPUSpec | CPUSpec, compiled: str = "none", sco
              ) -> dict[str, float]:
     """What the formula needs of one configuration, before any fitted parameter is applied.
 
-    `compiled`: "none", "encoder" (image encoder only) or "full". `scope` (SCOPES): "encoder" (the
+    `compiled`: "none", "encoder" (image encoder only) or "full". `scope` (workloads.catalog.SCOPES): "encoder" (the
     network alone), "predictor" (the library call a user makes: pre/post-processing and copies
     included; what segbench run times) or "pipeline" (that plus reading the files).
     """

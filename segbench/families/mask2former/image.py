@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from segbench.cost.footprint import Query
+from segbench.families.mask2former.loading import classes_of
 from segbench.workloads.base import Workload, WorkloadOptions
 from segbench.workloads.images import check_image_inputs, images_for
 
@@ -53,7 +54,7 @@ class Mask2FormerImage(Workload):
 
     @property
     def classes(self) -> int:
-        return int(self.model.spec.config["architecture"]["num_labels"])
+        return classes_of(self.model.spec)
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "classes": self.classes, "timed": "model forward on preprocessed tensors"}
