@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue as queue_module
 import signal
+import threading
 import time
 from dataclasses import astuple
 from typing import Any, Protocol
@@ -60,10 +60,14 @@ class ProcessLauncher:
 
     def _one(self, plan: Plan, model: str, sink: ResultsSink, observer: Observer, run_id: str) -> None:
         context = multiprocessing.get_context("spawn")
-        messages = context.Queue()
-        child = context.Process(target=_child, args=(plan.to_dict(), model, run_id, messages),
+        # A pipe, not a Queue: a Queue hands messages to a feeder thread, and a worker that aborts right
+        # after measuring a point would take that point's record down with it. A pipe's send is written
+        # when it returns.
+        messages, worker_end = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(plan.to_dict(), model, run_id, worker_end),
                                 name=f"segbench-worker-{model}")
         child.start()
+        worker_end.close()  # the worker holds the only writing end: end of file once it is gone
         seen: dict[Point, str] = {}  # measured points and their status
         current: tuple[Point | None, str] = (None, "")
         interrupted = finished = False
@@ -73,17 +77,13 @@ class ProcessLauncher:
         while True:
             try:
                 try:
-                    message = messages.get(timeout=0.2)
-                except queue_module.Empty:
-                    if not child.is_alive():
-                        message = _last(messages)
-                        if message is None:
-                            break
-                    elif deadline is not None and time.monotonic() > deadline:
+                    message = messages.recv() if messages.poll(0.2) else None
+                except EOFError:  # the worker is gone and everything it sent has been read
+                    break
+                if message is None:
+                    if deadline is not None and time.monotonic() > deadline:
                         child.kill()
-                        continue
-                    else:
-                        continue
+                    continue
                 kind = message[0]
                 if kind == "started":
                     current = (Point(*message[3]) if message[3] else None, message[1])
@@ -117,6 +117,7 @@ class ProcessLauncher:
                 deadline = time.monotonic() + GRACE_S
             if finished:
                 break
+        messages.close()
         child.join(GRACE_S)
         if child.is_alive():
             child.kill()
@@ -130,14 +131,6 @@ class ProcessLauncher:
             for measured in _died(plan, model, seen, current, how, run_id):
                 observer.record(sink.write(measured))
             observer.note(f"{model}: the worker process {how}; its unmeasured points are rows")
-
-
-def _last(messages: Any) -> tuple | None:
-    """A message still in the pipe after the worker exited, or None."""
-    try:
-        return messages.get(timeout=0.5)
-    except queue_module.Empty:
-        return None
 
 
 def _how(exitcode: int | None) -> str:
@@ -179,10 +172,22 @@ def _error_class(name: str) -> type[SegbenchError]:
     return found if isinstance(found, type) and issubclass(found, SegbenchError) else SegbenchError
 
 
-class _QueueObserver:
-    """The worker's side: every event goes to the launcher through the queue."""
+class _Sender:
+    """The worker's end of the pipe; one message at a time, whichever thread sends it."""
 
-    def __init__(self, messages: Any) -> None:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.lock = threading.Lock()
+
+    def put(self, message: tuple) -> None:
+        with self.lock:
+            self.connection.send(message)
+
+
+class _PipeObserver:
+    """The worker's side: every event goes to the launcher through the pipe."""
+
+    def __init__(self, messages: _Sender) -> None:
         self.messages = messages
 
     def point_started(self, label: str, min_iters: int, point: Point | None = None) -> None:
@@ -198,14 +203,15 @@ class _QueueObserver:
         self.messages.put(("note", text))
 
 
-def _child(plan_data: dict[str, Any], model: str, run_id: str, messages: Any) -> None:
+def _child(plan_data: dict[str, Any], model: str, run_id: str, connection: Any) -> None:
     """The worker process: measure one model, send every event and record back, then say "done"."""
     from segbench.families.registry import quiet_warnings
 
     _take_first_interrupt_only()
     quiet_warnings()
     plan = Plan.from_dict(plan_data)
-    observer = _QueueObserver(messages)
+    messages = _Sender(connection)
+    observer = _PipeObserver(messages)
     try:
         for measured in run_model(plan, model, observer, run_id):
             messages.put(("measured", measured.record.to_dict(), measured.telemetry))
