@@ -115,7 +115,7 @@ def test_auto_mode_advises_prompts_and_many_images_advise_fine_tuning():
     data = run_json("--gpu", "RTX 3060 12GB", "--workload", "auto", "--images", "20000")
     text = " ".join(data["advice"])
     assert "click points or draw boxes" in text
-    assert "20,000 similar images" in text and "YOLO11n-seg" in text
+    assert "20,000 similar images" in text and "yolo11n-seg" in text
 
 
 @pytest.mark.parametrize("args, words", [

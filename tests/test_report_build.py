@@ -219,3 +219,27 @@ def test_report_json_is_only_json(tmp_path: Path, cli_runner) -> None:
     result = cli_runner.invoke(cli, ["report", str(path), "--out", str(tmp_path / "o"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["records"] == 1
+
+
+def test_two_paths_plot_from_a_machines_own_records(tmp_path):
+    from segbench.advisor.data.calibration import load_calibration
+    from segbench.report.paths_plot import two_paths_plots
+
+    records = [make_record("sam2.1-tiny", "auto", median_s=100.0), make_record("sam2.1-tiny", "image", median_s=2.0),
+               make_record("sam2.1-tiny", "prompt", median_s=0.05, items_per_step=2),
+               make_record("yolo11n-seg", "image", median_s=0.05, seed=1),
+               make_record("yolo11n-seg", "train", median_s=1.6, batch_size=16, seed=2)]
+    frame = records_frame(records)
+    (plot,) = two_paths_plots(frame)
+    assert plot.section == "two paths" and plot.png.startswith(b"\x89PNG")
+    # measured per image: ~100 s of automatic masks against ~0.05 s of the small model
+    per_item = frame.set_index(["model", "workload"])["item_median_s"]
+    ratio = per_item[("sam2.1-tiny", "auto")] / per_item[("yolo11n-seg", "image")]
+    assert 1900 < ratio < 2100 and f"{ratio:,.0f}x faster" in plot.caption and "yolo11n-seg" in plot.caption
+    ft = load_calibration().finetune
+    assert f"{ft['labeled_images']} labeled images" in plot.caption
+    # without the small model's training step there is no second path to draw
+    assert two_paths_plots(records_frame(records[:4])) == []
+    path = write(tmp_path / "r.jsonl", records)
+    outcome = build_report([path], tmp_path / "report")
+    assert any(f.name.startswith("two-paths-") for f in outcome.files)

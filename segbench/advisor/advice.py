@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 from segbench.advisor.data.calibration import load_calibration
 from segbench.advisor.data.catalog import GIB
 from segbench.advisor.evaluate import Evaluation, evaluate
-from segbench.advisor.model.roofline import Params, rates
-from segbench.cost.counting import Counts
+from segbench.advisor.model.roofline import Params
+from segbench.cost.footprint import Query
 from segbench.families.registry import get_spec
 from segbench.formatting import fmt_seconds as fmt_duration
 
@@ -40,42 +41,106 @@ def auto_vs_prompts(ev: Evaluation, params: Params, objects: int = 5) -> str:
             f"against {fmt_duration(ev.seconds_per_item)} for automatic masks.")
 
 
-def finetune_paths(ev: Evaluation, images: int, params: Params) -> str:
-    """SAM on every image vs. label a few with SAM, fine-tune a small model, run it on the rest."""
+@dataclass(frozen=True)
+class Paths:
+    """The two ways through a large set of similar images, in seconds, on one device: (a) SAM 2.1
+    automatic masks on every image; (b) SAM-assisted labeling of a few, fine-tuning a small model on them,
+    and the small model on the rest. Every figure is predicted by the same model as `check`."""
+
+    device: str
+    images: int
+    labeled: int
+    epochs: int
+    small_model: str
+    sam_all_s: float
+    label_machine_s: float
+    label_human_s: float
+    train_s: float
+    infer_s: float
+    small_per_image_s: float  # the small model's inference, per image
+    sam_auto_per_image_s: float
+    basis: str = "predicted"  # or "measured": per-image times read off a machine's records (report)
+
+    @property
+    def small_total_s(self) -> float:
+        return self.label_machine_s + self.label_human_s + self.train_s + self.infer_s
+
+    @property
+    def speed_ratio(self) -> float:
+        """How many times faster per image the small model is than SAM 2.1's automatic mode."""
+        return self.sam_auto_per_image_s / self.small_per_image_s
+
+    def cumulative_hours(self, processed: float) -> tuple[float, float]:
+        """(path a, path b) hours after `processed` images: b pays labeling and training up front."""
+        a = processed * self.sam_auto_per_image_s
+        b = self.label_machine_s + self.label_human_s + self.train_s + max(0.0, processed - self.labeled) * self.small_per_image_s
+        return a / 3600, b / 3600
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        out = dataclasses.asdict(self)
+        out.update(small_total_s=self.small_total_s, speed_ratio=self.speed_ratio)
+        return out
+
+
+def measured_paths(device: str, images: int, *, auto_s: float, small_model: str, small_s: float, train_s: float,
+                   label_s: float) -> Paths | None:
+    """The same two paths from per-image times measured on one machine (`label_s`: SAM's machine time to
+    label one image with prompts); the profile's labeling and epoch assumptions as in the advice."""
     ft = load_calibration().finetune
     if not ft:
-        return ""
+        return None
+    labeled, epochs = min(int(ft["labeled_images"]), images), int(ft["epochs"])
+    return Paths(device=device, images=images, labeled=labeled, epochs=epochs, small_model=small_model,
+                 sam_all_s=images * auto_s, label_machine_s=labeled * label_s,
+                 label_human_s=labeled * float(ft["human_seconds_per_image"]), train_s=labeled * epochs * train_s,
+                 infer_s=(images - labeled) * small_s, small_per_image_s=small_s, sam_auto_per_image_s=auto_s,
+                 basis="measured")
+
+
+def two_paths(ev: Evaluation, images: int, params: Params, epochs: int | None = None,
+              label_seconds: float | None = None) -> Paths | None:
+    """Both paths for `images` images on `ev`'s device; None without the profile's fine-tune settings."""
+    ft = load_calibration().finetune
+    if not ft:
+        return None
     q = ev.footprint.query
-    # Path A: SAM on every image, automatically (no human in the loop but the sorting of masks).
     auto = ev if q.workload == "auto" else _same_device(ev, "auto", params)
-    sam_all = images * auto.seconds_per_item
-    # Path B: a person labels a few hundred images with SAM prompts, then a small model is trained and run.
     labeled = min(int(ft["labeled_images"]), images)
+    epochs = int(ft["epochs"] if epochs is None else epochs)
     encode = _same_device(ev, "image", params).seconds_per_item
     prompt = _same_device(ev, "prompt", params).seconds_per_item
-    label_machine = labeled * (encode + ft["prompts_per_image"] * prompt)
-    label_human = labeled * float(ft["human_seconds_per_image"])
-    per_image = Counts(flops=float(ft["gflops_per_image"]) * 1e9, other_bytes=float(ft["gb_moved_per_image"]) * 1e9,
-                       kernels=float(ft["kernels_per_forward"]))
-    r = rates(ev.spec, "fp32" if ev.is_cpu else q.precision, params)
-    batch = int(ft["train_batch_size"])
+    small = str(ft["small_model"])
+    precision = "fp32" if ev.is_cpu else q.precision
+    train = evaluate(ev.spec, Query(small, "train", precision, int(ft["train_batch_size"])), params=params)
+    # The small model's training batch may not fit a small card: halve it until it does (what users do).
+    while not train.fits and train.footprint.query.batch_size > 1:
+        train = evaluate(ev.spec, train.footprint.query.replace(batch_size=train.footprint.query.batch_size // 2),
+                         params=params)
+    infer = evaluate(ev.spec, Query(small, "image", precision, 1), params=params)
+    return Paths(
+        device=ev.spec.name, images=images, labeled=labeled, epochs=epochs, small_model=small,
+        sam_all_s=images * auto.seconds_per_item,
+        label_machine_s=labeled * (encode + float(ft["prompts_per_image"]) * prompt),
+        label_human_s=labeled * float(ft["human_seconds_per_image"] if label_seconds is None else label_seconds),
+        train_s=labeled * epochs * train.seconds_per_item, infer_s=(images - labeled) * infer.seconds_per_item,
+        small_per_image_s=infer.seconds_per_item, sam_auto_per_image_s=auto.seconds_per_item,
+    )
 
-    host = float(ft["host_seconds_per_image"])  # decoding and augmentation, overlapped with the GPU by loader workers
 
-    def seconds(n_images: float, factor: float, per_batch: int) -> float:
-        busy = (per_image.flops / r.matmul_flops_s + per_image.other_bytes / r.bytes_s) * factor
-        launches = per_image.kernels * factor * r.launch_s / per_batch
-        return n_images * max(busy + launches, host)
-
-    train = seconds(labeled * float(ft["epochs"]), float(ft["train_flops_factor"]), batch)
-    infer = seconds(images, 1.0, 1)
-    small_total = label_machine + label_human + train + infer
-    return (f"{images:,} similar images: SAM 2.1 automatic masks on all of them take about {fmt_duration(sam_all)} of "
-            f"machine time on {ev.spec.name} (and every mask still needs a class and a check). Labeling "
-            f"{labeled} images with SAM prompts (~{fmt_duration(label_human)} of your time, {fmt_duration(label_machine)} of "
-            f"machine time), fine-tuning {ft['small_model']} for {ft['epochs']} epochs (~{fmt_duration(train)}) and running "
-            f"it on the rest (~{fmt_duration(infer)}) takes about {fmt_duration(small_total)} in all, and the small model keeps "
-            f"working on the next batch of images.")
+def finetune_paths(ev: Evaluation, images: int, params: Params, epochs: int | None = None,
+                   label_seconds: float | None = None) -> str:
+    """SAM on every image vs. label a few with SAM, fine-tune a small model, run it on the rest."""
+    p = two_paths(ev, images, params, epochs, label_seconds)
+    if p is None:
+        return ""
+    return (f"{images:,} similar images: SAM 2.1 automatic masks on all of them take about {fmt_duration(p.sam_all_s)} of "
+            f"machine time on {p.device} (and every mask still needs a class and a check). Labeling "
+            f"{p.labeled} images with SAM prompts (~{fmt_duration(p.label_human_s)} of your time, "
+            f"{fmt_duration(p.label_machine_s)} of machine time), fine-tuning {p.small_model} for {p.epochs} epochs "
+            f"(~{fmt_duration(p.train_s)}) and running it on the other {images - p.labeled:,} (~{fmt_duration(p.infer_s)}) "
+            f"takes about {fmt_duration(p.small_total_s)} in all; per image the small model is predicted "
+            f"{p.speed_ratio:,.0f}x faster than automatic masks there, and it keeps working on the next batch of images. "
+            "All figures predicted (segbench check's model, same stated error).")
 
 
 def vram_story(ev: Evaluation) -> str:
@@ -83,6 +148,12 @@ def vram_story(ev: Evaluation) -> str:
     if ev.is_cpu:
         return ""
     peak = (ev.peak_device_bytes or 0) / GIB
+    if q.workload == "train":
+        fit = f"; about {ev.max_fit[1]} images per batch fit" if ev.max_fit and ev.max_fit[1] else ""
+        return (f"Training is VRAM-hungry where inference is not: besides the weights, {q.model} keeps a gradient and "
+                f"optimiser state per trained parameter and every activation for the backward pass, {peak:.1f} GiB at "
+                f"batch {q.batch_size}{fit}. VRAM decides the batch size; `segbench run -w train --batch-sizes 8,16,32,64` "
+                "finds the largest that fits on a real card.")
     if q.workload == "volume" and fp.item_unit == "volume":
         return (f"3D is VRAM-hungry: {q.model} needs about {peak:.1f} GiB here, of which the full-size output buffers "
                 f"of the volume take {fp.state_bytes / GIB:.1f} GiB on the GPU (--aggregate-on cpu moves them to RAM) "
@@ -109,15 +180,31 @@ def thermals(ev: Evaluation, images: int | None) -> str:
             "after a few minutes. Run `segbench soak` on the real machine to see its sustained speed.")
 
 
-def advice_for(ev: Evaluation, images: int | None = None, *, params: Params) -> list[str]:
+def compares_paths(ev: Evaluation, images: int | None) -> bool:
+    """Whether the job is one where labeling a few and fine-tuning a small model is the better path: many
+    images, on a model that makes masks from prompts (automatic ones included), the ones a small model replaces."""
+    q = ev.footprint.query
+    labels_with_prompts = {"prompt", "auto"} <= set(get_spec(q.model).workloads)
+    return images is not None and images >= MANY_IMAGES and labels_with_prompts and q.workload in ("image", "prompt", "auto")
+
+
+def paths_basis(ev: Evaluation, images: int | None, params: Params, epochs: int | None = None,
+                label_seconds: float | None = None) -> dict | None:
+    """The two paths' figures for the JSON basis of check and recommend, where the advice compares them."""
+    if not compares_paths(ev, images):
+        return None
+    p = two_paths(ev, images, params, epochs, label_seconds)  # type: ignore[arg-type]
+    return p.to_dict() if p else None
+
+
+def advice_for(ev: Evaluation, images: int | None = None, *, params: Params, epochs: int | None = None,
+               label_seconds: float | None = None) -> list[str]:
     q = ev.footprint.query
     lines = []
     if q.workload == "auto":
         lines.append(auto_vs_prompts(ev, params))
-    # Models that make masks from prompts, automatic ones included: the ones a small model can replace.
-    labels_with_prompts = {"prompt", "auto"} <= set(get_spec(q.model).workloads)
-    if images is not None and images >= MANY_IMAGES and labels_with_prompts and q.workload in ("image", "prompt", "auto"):
-        lines.append(finetune_paths(ev, images, params))
+    if compares_paths(ev, images):
+        lines.append(finetune_paths(ev, images, params, epochs, label_seconds))
     lines.append(vram_story(ev))
     lines.append(thermals(ev, images))
     return [line for line in lines if line]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from segbench.advisor.advice import advice_for
+from segbench.advisor.advice import advice_for, paths_basis
 from segbench.advisor.data.catalog import GPUSpec, Match
 from segbench.advisor.evaluate import (
     MEMORY_UNIT,
@@ -43,6 +43,8 @@ class CheckRequest:
     offload_video_to_cpu: bool = False
     targets: Targets = field(default_factory=Targets)
     dataset_images: int | None = None
+    epochs: int | None = None  # the small model's fine-tuning epochs in the two-paths advice
+    label_seconds: float | None = None  # a person's seconds per image in it
     compiled: bool = False
     from_results: tuple[str, ...] = ()
     scope: str = "predictor"
@@ -112,7 +114,11 @@ def check(req: CheckRequest) -> CheckResult:
         ev.risks.append(Risk("unverified", unverified(match.spec)))
     if scaled_from:
         basis["scaled_from"] = scaled_from
-    return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params))
+    paths = paths_basis(ev, req.dataset_images, params, req.epochs, req.label_seconds)
+    if paths:
+        basis["two_paths"] = paths
+    return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params, epochs=req.epochs,
+                                                    label_seconds=req.label_seconds))
 
 
 def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:

@@ -67,7 +67,7 @@ class Evaluation:
     scale: float = 1.0
     scope: str = "predictor"
     allocated_bytes: float | None = None  # torch.cuda.max_memory_allocated's view of the peak (GPU)
-    max_fit: tuple[str, int | None] | None = None  # ("frames" | "depth", the most that fits); see memory.max_fit
+    max_fit: tuple[str, int | None] | None = None  # ("frames" | "depth" | "batch", the most that fits); see memory.max_fit
 
     @property
     def is_cpu(self) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segbench.advisor.advice import advice_for
+from segbench.advisor.advice import advice_for, paths_basis
 from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.data.tiers import Tier, load_tiers
 from segbench.advisor.evaluate import (
@@ -94,6 +94,8 @@ class RecommendRequest:
     prices: dict[str, float] = field(default_factory=dict)
     profile: str | None = None
     dataset_images: int | None = None
+    epochs: int | None = None  # the small model's fine-tuning epochs in the two-paths advice
+    label_seconds: float | None = None  # a person's seconds per image in it
 
 
 @dataclass
@@ -225,8 +227,9 @@ def recommend(req: RecommendRequest) -> Recommendation:
     straddle = [o for o in summary if o.build.cost[0] <= req.budget < o.build.cost[1]]
     chosen = next((o for o in inside if o.meets), None) or next((o for o in straddle if o.meets), None)
     risks: list[Risk] = []
-    closest = best_inside = cheaper = dearer = None
+    closest = best_inside = cheaper = dearer = shown = None
     if chosen is not None:
+        shown = chosen
         i = summary.index(chosen)
         # The neighbours are other cards: the same card in a dearer tier is no step up in speed.
         cheaper = next((o for o in reversed(summary[:i]) if o.build.spec.name != chosen.build.spec.name), None)
@@ -238,7 +241,8 @@ def recommend(req: RecommendRequest) -> Recommendation:
                                         "at the low end of its price range"))
         message = (f"{chosen.build.label} with {chosen.model}: ${lo:,.0f}-${hi:,.0f}, "
                    + _headline(chosen) + f", within the ${req.budget:,.0f} budget")
-        advice = advice_for(chosen.evaluation, req.dataset_images, params=params)
+        advice = advice_for(chosen.evaluation, req.dataset_images, params=params, epochs=req.epochs,
+                            label_seconds=req.label_seconds)
     else:
         meeting = [o for o in summary if o.meets]
         closest = meeting[0] if meeting else None
@@ -261,7 +265,8 @@ def recommend(req: RecommendRequest) -> Recommendation:
         message = "; ".join(parts)
         shown = best_inside or closest or next((o for o in affordable if not o.evaluation.fits), None)
         risks = list(shown.evaluation.risks) if shown else []
-        advice = advice_for(shown.evaluation, req.dataset_images, params=params) if shown else []
+        advice = advice_for(shown.evaluation, req.dataset_images, params=params, epochs=req.epochs,
+                            label_seconds=req.label_seconds) if shown else []
     current = fit_is_current()
     basis = {
         "costs": "Tier.cost_usd: the GPU's price range plus every rest-of-build part (profiles/tiers.yaml, "
@@ -277,6 +282,9 @@ def recommend(req: RecommendRequest) -> Recommendation:
     }
     if not current:
         basis["note"] = STALE_FIT_NOTE
+    paths = paths_basis(shown.evaluation, req.dataset_images, params, req.epochs, req.label_seconds) if shown else None
+    if paths:
+        basis["two_paths"] = paths
     return Recommendation(req, chosen, cheaper, dearer, closest, best_inside, message, risks, advice,
                           len(per_build), basis)
 

@@ -100,7 +100,7 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
     peak = PeakMemory(device)
     telemetry = sampler_for(device, plan.telemetry_interval_s) if plan.telemetry_interval_s else None
     try:
-        with ram_ceiling(plan.max_ram_bytes), peak, torch.inference_mode(), autocast(device, precision):
+        with ram_ceiling(plan.max_ram_bytes), peak, _grad_mode(workload), autocast(device, precision):
             step = workload.prepare(batch_size)
             with telemetry or contextlib.nullcontext():
                 measurement = measure(step, Timer(device), settings, on_sample=ctx.observer.sample)
@@ -125,6 +125,11 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
     if plan.count_flops:
         fill_flops(ctx, record, workload)
     return Measured(record, telemetry_of(record, telemetry, ctx.observer))
+
+
+def _grad_mode(workload: Workload) -> Any:
+    """Inference mode for every step but a training one, which needs autograd."""
+    return torch.enable_grad() if workload.grad else torch.inference_mode()
 
 
 def sampler_for(device: torch.device, interval_s: float) -> TelemetrySampler:

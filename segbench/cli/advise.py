@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json
-from segbench.cli.params import CLASSES_OPTION, PRICE
+from segbench.cli.params import CLASSES_OPTION, PRICE, job_options
 from segbench.errors import InputError
 from segbench.families.base import TASKS
 from segbench.formatting import fmt_seconds
@@ -75,6 +75,8 @@ def _predicted_rows(p: dict[str, float]) -> list[tuple[str, str]]:
         rows.append(("peak RAM", _fmt(p["peak_ram_gb"], "GiB")))
     if "max_frames_fit" in p:
         rows.append(("longest clip that fits", f"{p['max_frames_fit']:,} frames"))
+    if "max_batch_fit" in p:
+        rows.append(("largest training batch that fits", f"{p['max_batch_fit']:,} images"))
     if "max_depth_fit" in p:
         rows.append(("deepest scan that fits", f"{p['max_depth_fit']:,} slices at this in-plane size"))
     return rows
@@ -111,7 +113,7 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--target-fps", type=float, default=None, help="Flag `slow` below this many frames per second.")
 @click.option("--target-latency-ms", type=float, default=None, help="Flag `slow` above this latency per item.")
 @click.option("--images-per-hour", type=float, default=None, help="Flag `slow` below this throughput.")
-@click.option("--images", "dataset_images", type=int, default=None, help="How many images the job has (advice on 10K+).")
+@job_options
 @click.option("--compile", "compiled", is_flag=True, help="Predict with torch.compile (fewer launches, fused kernels).")
 @click.option("--scope", type=click.Choice(SCOPES), default="predictor",
               show_default=True, help="What the time covers: the model's forward alone; the library call a user "
@@ -123,8 +125,8 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 def check(gpu: str, model: str | None, workload: str, resolution: str | None, batch_size: int, precision: str,
           volume_shape: str | None, frames: int | None, aggregate_on: str, offload_video_to_cpu: bool,
           target_fps: float | None, target_latency_ms: float | None, images_per_hour: float | None,
-          dataset_images: int | None, compiled: bool, scope: str, classes: int | None, from_results: tuple[str, ...],
-          as_json: bool) -> None:
+          dataset_images: int | None, epochs: int | None, label_seconds: float | None, compiled: bool, scope: str,
+          classes: int | None, from_results: tuple[str, ...], as_json: bool) -> None:
     """Will MODEL run WORKLOAD on GPU, how fast, and what could go wrong?"""
     from segbench.advisor.check import CheckRequest, Targets
     from segbench.advisor.check import check as run_check
@@ -136,7 +138,7 @@ def check(gpu: str, model: str | None, workload: str, resolution: str | None, ba
         batch_size=batch_size, precision=_precision(precision), volume=_volume(volume_shape), frames=frames,
         aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu,
         targets=Targets(target_fps, target_latency_ms, images_per_hour), dataset_images=dataset_images,
-        compiled=compiled, from_results=tuple(from_results), scope=scope, classes=classes,
+        epochs=epochs, label_seconds=label_seconds, compiled=compiled, from_results=tuple(from_results), scope=scope, classes=classes,
     )
     result = run_check(req)
     data = result.to_dict()
@@ -205,13 +207,13 @@ def _render_check(data: dict[str, Any]) -> None:
 @click.option("--offload-video-to-cpu", is_flag=True, help="video: keep the frames in host RAM.")
 @click.option("--price", "prices", multiple=True, type=PRICE, help="Override a price: NAME=USD (GPU name or component key).")
 @click.option("--profile", default=None, help="Your own tiers file (same shape as profiles/tiers.yaml).")
-@click.option("--images", "dataset_images", type=int, default=None, help="How many images the job has (advice on 10K+).")
+@job_options
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 def recommend(workload: str, budget: float, target_fps: float | None, images_per_hour: float | None,
               target_latency_ms: float | None, resolution: str | None, volume_shape: str | None,
               models: tuple[str, ...], classes: int | None, task: str | None, precision: str, batch_size: int, frames: int | None, aggregate_on: str,
               offload_video_to_cpu: bool, prices: tuple[tuple[str, float], ...], profile: str | None,
-              dataset_images: int | None, as_json: bool) -> None:
+              dataset_images: int | None, epochs: int | None, label_seconds: float | None, as_json: bool) -> None:
     """The cheapest build and model that meet a target within a budget."""
     from segbench.advisor.check import Targets
     from segbench.advisor.recommend import RecommendRequest, profile_path
@@ -224,7 +226,7 @@ def recommend(workload: str, budget: float, target_fps: float | None, images_per
         task=task, classes=classes,
         precision=_precision(precision), batch_size=batch_size, frames=frames, aggregate_on=aggregate_on,
         offload_video_to_cpu=offload_video_to_cpu, prices=dict(prices), profile=profile_path(profile),
-        dataset_images=dataset_images,
+        dataset_images=dataset_images, epochs=epochs, label_seconds=label_seconds,
     )
     result = run_recommend(req)
     data = result.to_dict()

@@ -134,5 +134,20 @@ BOX = Parsed(parse_box, "X0,Y0,X1,Y1")
 # --classes in run, check and recommend: one option, one range (a family may narrow it, with its own message).
 CLASSES_OPTION = click.option(
     "--classes", type=click.IntRange(1, 10000), default=None,
-    help="Output classes for models that have them (3D networks, Mask2Former); default: each model's own "
+    help="Output classes for models that have them (3D networks, Mask2Former, YOLO-seg, Mask R-CNN); default: each model's own "
          "(whole-body CT models label 105-117 structures).")
+
+
+def job_options(command):
+    """--images, --epochs, --label-seconds: the size of a labeling job, for the advice that compares SAM's
+    automatic masks on every image with labeling a few and fine-tuning a small model (check and recommend)."""
+    for option in reversed((
+        click.option("--images", "dataset_images", type=click.IntRange(1), default=None,
+                     help="How many images the job has (10K+ compares automatic masks with fine-tuning a small model)."),
+        click.option("--epochs", type=click.IntRange(1, 10000), default=None,
+                     help="Fine-tuning epochs of the small model in that comparison (default 100, Ultralytics')."),
+        click.option("--label-seconds", type=click.FloatRange(0, 3600), default=None,
+                     help="Your seconds per image to check and correct SAM's masks (default 20, an assumption)."),
+    )):
+        command = option(command)
+    return command

@@ -211,15 +211,18 @@ class _Traffic(TorchDispatchMode):
 
 
 def count(run: Callable[[], Any], autocast: torch.dtype | None = None, *,
-          fused_attention: bool = True) -> tuple[Counts, Any]:
+          fused_attention: bool = True, grad: bool = False) -> tuple[Counts, Any]:
     """Counts of `run()` (which must touch only meta tensors) and what it returned; with
     `autocast` (torch.float16 / torch.bfloat16), as under `torch.autocast` with that dtype.
 
     `fused_attention=False` keeps torch's math attention (the L x S matrix is materialised), as
     on builds or GPUs without a fused kernel for the case. Keep the returned value alive only as long as needed: tensors it holds count as live.
+
+    `grad=True` records the pass for autograd, as a training forward does (give `run` an input from
+    `trainable_input`): the peak then holds the activations kept for the backward pass.
     """
     tally = _Tally()
-    with torch.no_grad(), FlopCounterMode(display=False) as flops, _FusedAttention(tally, autocast, fused_attention), _Traffic(tally, autocast):
+    with torch.enable_grad() if grad else torch.no_grad(), FlopCounterMode(display=False) as flops, _FusedAttention(tally, autocast, fused_attention), _Traffic(tally, autocast):
         result = run()
     counts = Counts(
         flops=float(flops.get_total_flops()) + tally.flops_extra,
@@ -230,3 +233,9 @@ def count(run: Callable[[], Any], autocast: torch.dtype | None = None, *,
         peak_bytes=tally.peak,
     )
     return counts, result
+
+
+def trainable_input(*shape: int) -> torch.Tensor:
+    """A meta input that autograd tracks, so a `grad=True` count keeps what a training step keeps for
+    its backward pass. Not a leaf: networks that modify their input in place may take it."""
+    return torch.empty(*shape, device="meta", requires_grad=True).clone()

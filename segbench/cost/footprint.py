@@ -104,12 +104,14 @@ def count_model(name: str, size: tuple[int, ...] | None = None, classes: int | N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         module = build_on_meta(spec, size, getattr(cost, "META_PURPOSE", "image"))
+    extra = dict(cost.extra(spec)) if hasattr(cost, "extra") else {}
+    if hasattr(cost, "counted_extra"):  # figures read off the built module, e.g. the parameters a fine-tune trains
+        extra.update(cost.counted_extra(module, spec))
     module.requires_grad_(False)  # FlopCounterMode's module hooks trip over leaf views otherwise
     params = sum(p.numel() for p in module.parameters())
     buffers = sum(b.numel() * b.element_size() for b in module.buffers())
     blocks = {key: cost.count_blocks(module, spec, size, half)
               for key, half in (("fp32", None), ("half", torch.bfloat16))}
-    extra = dict(cost.extra(spec)) if hasattr(cost, "extra") else {}
     return ModelCounts(spec.name, size, params, buffers, blocks, extra)
 
 

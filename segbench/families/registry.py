@@ -161,9 +161,10 @@ def with_classes(model: str | ModelSpec, classes: int | None) -> ModelSpec:
     return configure(spec, int(classes))
 
 
-def default_classes(name: str) -> int | None:
-    """The number of output classes a model is registered with, where it has such a setting."""
-    spec = get_spec(name)
+def default_classes(model: str | ModelSpec) -> int | None:
+    """The number of output classes a model is registered with (or a spec is configured with), where it
+    has such a setting."""
+    spec = model if isinstance(model, ModelSpec) else get_spec(model)
     classes = getattr(family_of(spec).loader(), "classes_of", None)
     return classes(spec) if classes is not None else None
 

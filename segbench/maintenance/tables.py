@@ -26,6 +26,7 @@ class Column:
     volume: tuple[int, int, int] | None = None
     frames: int | None = None
     aggregate_on: str = "device"
+    batch_size: int = 1
 
 
 def layout() -> tuple[list[tuple[str, str]], list[Column]]:
@@ -39,12 +40,12 @@ def layout() -> tuple[list[tuple[str, str]], list[Column]]:
     columns = []
     for i, raw in enumerate(section_list(data, "columns", path)):
         e = Entry(raw, path, f"columns[{i}]", ("title", "model", "workload", "resolution", "volume", "frames",
-                                                "aggregate_on"))
+                                                "aggregate_on", "batch_size"))
         sizes: dict[str, Any] = {k: tuple(e.data[k]) for k in ("resolution", "volume") if k in e.data}
         columns.append(Column(e.text("title"), e.text("model"), e.text("workload"),
                               frames=e.integer("frames", required=False),
                               aggregate_on=e.choice("aggregate_on", ("device", "cpu"), required=False, default="device"),
-                              **sizes))
+                              batch_size=e.integer("batch_size", required=False) or 1, **sizes))
     return builds, columns
 
 
@@ -56,8 +57,10 @@ def _cell(ev) -> str:
         speed = f"{p['seconds_per_volume']:.0f} s/vol" if p["seconds_per_volume"] < 600 else \
             f"{p['seconds_per_volume'] / 60:.0f} min/vol"
     else:
-        ms = p["latency_ms"]
+        ms = p["latency_ms"] * (ev.footprint.query.batch_size if ev.footprint.query.workload == "train" else 1)
         speed = f"{ms:.0f} ms" if ms < 2000 else f"{ms / 1e3:.1f} s"
+        if ev.footprint.query.workload == "train":
+            speed += "/step"
     memory = p.get("peak_vram_gb", p.get("peak_ram_gb"))
     flag = "" if ev.fits else " **OOM**"
     return f"{speed}, {memory:.1f} GiB{flag}"
@@ -74,7 +77,7 @@ def predictions_table() -> str:
         cells = []
         for c in columns:
             q = build_query(c.model, c.workload, precision, resolution=c.resolution, volume=c.volume, frames=c.frames,
-                            aggregate_on=c.aggregate_on)
+                            aggregate_on=c.aggregate_on, batch_size=c.batch_size)
             cells.append(_cell(evaluate(spec, q, params=params)))
         lines.append(f"| {label} | {precision} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

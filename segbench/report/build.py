@@ -24,6 +24,7 @@ from segbench.report.plots import (
     video_plots,
     volume_plots,
 )
+from segbench.report.paths_plot import two_paths_plots
 from segbench.report.sidecar import load_samples
 from segbench.report.tables import (
     environment_table,
@@ -96,6 +97,7 @@ def build_report(
             *memory_plots(frame, style),
             *video_plots(frame, style),
             *volume_plots(frame, style),
+            *two_paths_plots(frame),
         ]
         telemetry, left_out = telemetry_plots(loaded.records, load_samples(loaded.records, loaded.inputs))
         plots += telemetry

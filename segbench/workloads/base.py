@@ -48,6 +48,9 @@ class Workload(ABC):
     # What one timed step covers (the advisor's scopes): "encoder" (the network's forward alone) or
     # "predictor" (the library call a user makes, its pre- and post-processing included).
     scope: str = "predictor"
+    # True for a step that needs autograd (a training step): the harness then runs it with gradients
+    # on instead of under inference_mode.
+    grad: bool = False
 
     def __init__(self, model: LoadedModel, device: torch.device, options: WorkloadOptions) -> None:
         self.model = model

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WORKLOAD_NAMES = ("image", "prompt", "auto", "video", "volume")
+WORKLOAD_NAMES = ("image", "prompt", "auto", "video", "volume", "train")
 DESCRIPTIONS = {
     "image": "one image through the model (SAM: set_image; semantic/panoptic models: a forward pass)",
     "prompt": "a point and a box decoded against a cached image embedding, as a labeling tool does",
     "auto": "automatic masks over a grid of point prompts",
     "video": "objects prompted on one frame and propagated through a clip",
     "volume": "a whole 3D scan: sliding windows, or propagation through its slices",
+    "train": "one fine-tuning step (forward, loss, backward, optimiser step) on synthetic images with instance masks",
 }
 
 # What a time covers, for a run's records and the advisor's references and predictions alike.
@@ -30,7 +31,7 @@ SCOPES = tuple(SCOPE_MEANS)
 # What `recommend` answers when no --task is given: promptable segmentation wherever prompts apply,
 # semantic labels of every voxel for whole 3D scans.
 DEFAULT_TASK = {"image": "promptable", "prompt": "promptable", "auto": "promptable", "video": "promptable",
-                "volume": "semantic"}
+                "volume": "semantic", "train": "instance"}
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,7 @@ _MEASUREMENT = ("id", "model", "workload", "precision", "batch_size", "seconds_p
                 "samples", "rss_growth_bytes", "model_size", "resolution", "frames", "volume", "roi", "kept_masks",
                 "points_per_side", "scope", "classes")
 _MEMORY_REF = ("id", "model", "size", "weights_bytes_per_param", "peak_mb", "source")
-_FINETUNE_NUMBERS = ("gflops_per_image", "params_m", "labeled_images", "prompts_per_image", "human_seconds_per_image",
-                     "epochs", "train_batch_size", "train_flops_factor", "gb_moved_per_image", "kernels_per_forward",
-                     "host_seconds_per_image")
+_FINETUNE_NUMBERS = ("labeled_images", "prompts_per_image", "human_seconds_per_image", "epochs", "train_batch_size")
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,10 @@ def _load(path_text: str) -> Calibration:
     finetune = data.get("finetune") or {}
     if finetune:
         f = Entry(finetune, path, "finetune", (*_FINETUNE_NUMBERS, "small_model", "source", "sources"))
+        from segbench.families.registry import canonical_model
+
         f.text("small_model")
+        canonical_model(str(finetune["small_model"]))  # a registered model: its footprints price both paths
         for name in _FINETUNE_NUMBERS:
             f.number(name, positive=True)
     return Calibration(

@@ -94,21 +94,23 @@ def host_peak_bytes(fp: Footprint, on_cpu: bool, mm: MemoryModel | None = None) 
 
 
 # What grows with the job: the clip's frames for video, the scan's slices for a volume (at the query's
-# in-plane size). Two lengths far enough apart give the slope of the linear growth.
-_GROWTH = {"video": ("frames", 100, 300), "volume": ("depth", 128, 512)}
+# in-plane size), the batch of a training step. Two values far enough apart give the slope of the linear growth.
+_GROWTH = {"video": ("frames", 100, 300), "volume": ("depth", 128, 512), "train": ("batch", 8, 64)}
 
 
 def _at(q: Query, axis: str, value: int) -> Query:
     if axis == "frames":
         return q.replace(frames=value)
+    if axis == "batch":
+        return q.replace(batch_size=value)
     w, h, _ = q.volume or FULL.volume
     return q.replace(volume=(w, h, value))
 
 
 def max_fit(q: Query, limit_bytes: float, on_cpu: bool, mm: MemoryModel | None = None,
             headroom: float = OOM_HEADROOM) -> tuple[str, int | None] | None:
-    """("frames" or "depth", the longest clip / deepest scan whose predicted peak stays under `headroom` x
-    `limit_bytes`): None for workloads that do not grow; (axis, None) when memory does not grow with it."""
+    """("frames", "depth" or "batch", the longest clip / deepest scan / largest training batch whose predicted
+    peak stays under `headroom` x `limit_bytes`): None for workloads that do not grow; (axis, None) when memory does not grow with it."""
     if q.workload not in _GROWTH:
         return None
     mm = mm or memory_model()

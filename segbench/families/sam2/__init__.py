@@ -1,7 +1,8 @@
 """SAM 2.1 (Meta's `sam2` package): Hiera-T/S/B+/L with the package's bundled configs.
 
 Serves every 2D and 3D workload that takes prompts: the image encoder, prompt decoding on a cached
-embedding, automatic masks, video propagation, and a volume's slices propagated as frames.
+embedding, automatic masks, video propagation, a volume's slices propagated as frames, and the
+mask-decoder fine-tune (encoder frozen).
 """
 
 from segbench.families.base import Extension, Family, ModelSpec, Quality
@@ -13,7 +14,7 @@ def _spec(size: str, short: str, hf: str, params: str, rank: int, jf: str) -> Mo
     return ModelSpec(
         name=f"sam2.1-{size}",
         family="sam2",
-        workloads=("image", "prompt", "auto", "video", "volume"),
+        workloads=("image", "prompt", "auto", "video", "volume", "train"),
         default_resolution=(1024, 1024),
         description=f"SAM 2.1 Hiera-{short.upper()} ({params} params)",
         tasks=("promptable",),
@@ -45,6 +46,7 @@ FAMILY = Family(
         "auto": "segbench.families.sam2.still:SamAuto",
         "video": "segbench.families.sam2.tracking:SamVideo",
         "volume": "segbench.families.sam2.tracking:SamVolume",
+        "train": "segbench.families.sam2.finetune:SamDecoderTrain",
     },
     cost="segbench.families.sam2.cost",
     default_for=("image", "prompt", "auto", "video"),

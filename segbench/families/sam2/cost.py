@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from segbench.cost.counting import Counts, count
+from segbench.cost.counting import Counts, count, trainable_input
 from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size, upsample
+from segbench.cost.training import train_footprint
 from segbench.families.base import ModelSpec
 from segbench.workloads.catalog import FULL
+from segbench.workloads.training import OBJECTS_PER_IMAGE
 
 # SAM 2.1 constants from its configs and predictors (sam2 1.1.0).
 MEM_DIM = 64  # memory encoder output channels
@@ -61,6 +63,18 @@ def count_blocks(module: Any, spec: ModelSpec, size: tuple[int, ...], half: Any)
         )
 
     decoder, _ = count(decode, half)
+
+    def decode_trained():  # the fine-tune's decoder pass: a box per object, autograd recording
+        boxes = (torch.empty(OBJECTS_PER_IMAGE, 2, 2, device="meta"),
+                 torch.ones(OBJECTS_PER_IMAGE, 2, dtype=torch.int32, device="meta"))
+        sparse, dense = module.sam_prompt_encoder(points=boxes, boxes=None, masks=None)
+        return module.sam_mask_decoder(
+            image_embeddings=trainable_input(*embedding.shape), image_pe=module.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=False,
+            repeat_image=True, high_res_features=[trainable_input(*f.shape) for f in high_res],
+        )
+
+    decoder_train, _ = count(decode_trained, half, grad=True)
     lowres, feat = s // 4, s // 16
 
     def memory() -> dict[str, Any]:
@@ -80,7 +94,13 @@ def count_blocks(module: Any, spec: ModelSpec, size: tuple[int, ...], half: Any)
         frame_idx=frame, is_init_cond_frame=False, current_vision_feats=feats, current_vision_pos_embeds=pos,
         feat_sizes=sizes, point_inputs=None, mask_inputs=None, output_dict=history, num_frames=10 * frame,
     ), half)
-    return {"encoder": encoder, "decoder": decoder, "video_step": video_step}
+    return {"encoder": encoder, "decoder": decoder, "video_step": video_step, "decoder_train": decoder_train}
+
+
+def counted_extra(module: Any, spec: ModelSpec) -> dict[str, Any]:
+    """What the fine-tune trains: the prompt encoder and the mask decoder."""
+    trained = (module.sam_prompt_encoder, module.sam_mask_decoder)
+    return {"trainable_params": sum(p.numel() for part in trained for p in part.parameters())}
 
 
 def embedding_bytes(s: int) -> float:
@@ -89,7 +109,8 @@ def embedding_bytes(s: int) -> float:
 
 
 def footprint(q: Query, mc: ModelCounts) -> Footprint:
-    return {"image": _image, "prompt": _prompt, "auto": _auto, "video": _video, "volume": _volume}[q.workload](q, mc)
+    return {"image": _image, "prompt": _prompt, "auto": _auto, "video": _video, "volume": _volume,
+            "train": _train}[q.workload](q, mc)
 
 
 def _image(q: Query, mc: ModelCounts) -> Footprint:
@@ -110,6 +131,18 @@ def _image(q: Query, mc: ModelCounts) -> Footprint:
         state_bytes=embedding_bytes(s) * b, host_state_bytes=0.0, params=mc.params, notes=notes,
         decode_pixels=b * h * w,
     )
+
+
+def _train(q: Query, mc: ModelCounts) -> Footprint:
+    """The mask-decoder fine-tune: every image of the batch through the frozen encoder, then its boxes decoded
+    with autograd, the loss at the decoder's low resolution, backward and AdamW over the decoder."""
+    s = mc.size[0]
+    fp = train_footprint(q, mc, mc.block("decoder_train", q.precision), trainable=int(mc.extra["trainable_params"]),
+                         optimizer="adamw", frozen=mc.block("encoder", q.precision), input_bytes=3 * s * s * 4.0,
+                         notes=[f"{OBJECTS_PER_IMAGE} box prompts per image; the frozen encoder runs on every image"])
+    fp.state_bytes += embedding_bytes(s) * q.batch_size
+    fp.host_pixels = q.batch_size * source_size(q)[0] * source_size(q)[1]  # set_image_batch's transforms
+    return fp
 
 
 def _prompt(q: Query, mc: ModelCounts) -> Footprint:
