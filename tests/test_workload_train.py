@@ -81,3 +81,14 @@ def test_training_memory_holds_gradients_state_and_activations_per_image():
     # forward + backward (2x) of the network, plus the optimiser step
     assert sixteen.parts["backward"].flops == pytest.approx(2 * sixteen.parts["forward"].flops)
     assert sixteen.device.flops > 3 * infer.parts["forward"].flops
+
+
+def test_importing_ultralytics_leaves_pillow_as_it_was():
+    """Ultralytics patches PIL.Image.open on import (a HEIF plugin, pip-installed on the first unknown file);
+    segbench's image checks must read files the same way after a YOLO model was built in the process."""
+    from PIL import Image
+
+    from segbench.families.yolo.loading import ultralytics
+
+    ultralytics()
+    assert Image.open.__module__ == "PIL.Image"

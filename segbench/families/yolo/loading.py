@@ -19,13 +19,24 @@ STRIDE = 32  # the largest stride of the YOLO11 backbone: input sides are multip
 
 
 def ultralytics() -> Any:
-    """The package, imported quietly and offline; a one-line error naming the extra when it is absent."""
+    """The package, imported quietly and offline; a one-line error naming the extra when it is absent.
+
+    Importing Ultralytics replaces `PIL.Image.open` for the whole process with one that, on the first file
+    Pillow cannot identify, pip-installs a HEIF plugin and retries. segbench puts Pillow's own back: its
+    input checks must not change, nor anything be installed, because a model family was imported."""
     os.environ.setdefault("YOLO_OFFLINE", "1")  # no update checks or font downloads from a benchmark
     os.environ.setdefault("YOLO_VERBOSE", "False")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "False")
     try:
         import ultralytics as package
+        from ultralytics.utils import patches
     except ImportError:
         raise InputError("the YOLO-seg models need Ultralytics (AGPL-3.0): pip install 'segbench[yolo]'") from None
+    original = getattr(patches, "_image_open", None)
+    if original is not None:
+        from PIL import Image
+
+        Image.open = original
     return package
 
 
