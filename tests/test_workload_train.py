@@ -4,6 +4,8 @@ footprint that holds gradients, optimiser state and saved activations."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import psutil
 import pytest
 
@@ -15,7 +17,9 @@ from segbench.measure.harness import MeasureSettings
 from segbench.records.store import read_records
 from segbench.workloads.base import WorkloadOptions
 
-pytest.importorskip("ultralytics")
+# Skipped without the extra, found without importing it: importing Ultralytics patches PIL.Image.open for
+# the whole test session, which segbench undoes only when it imports the package itself.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("ultralytics") is None, reason="segbench[yolo] not installed")
 
 FAST = MeasureSettings(warmup=0, min_iters=2, min_time_s=0.0)
 
