@@ -43,23 +43,41 @@ def auto_vs_prompts(ev: Evaluation, params: Params, objects: int = 5) -> str:
 
 @dataclass(frozen=True)
 class Paths:
-    """The two ways through a large set of similar images, in seconds, on one device: (a) SAM 2.1
-    automatic masks on every image; (b) SAM-assisted labeling of a few, fine-tuning a small model on them,
-    and the small model on the rest. Every figure is predicted by the same model as `check`."""
+    """The two ways through a large set of similar images on one device: (a) SAM 2.1 automatic masks on
+    every image; (b) SAM-assisted labeling of a few, fine-tuning a small model on them, and the small
+    model on the rest. Held as per-image seconds; every total is derived from them."""
 
     device: str
     images: int
     labeled: int
     epochs: int
     small_model: str
-    sam_all_s: float
-    label_machine_s: float
-    label_human_s: float
-    train_s: float
-    infer_s: float
-    small_per_image_s: float  # the small model's inference, per image
     sam_auto_per_image_s: float
+    small_per_image_s: float  # the small model's inference, per image
+    train_per_image_s: float  # the small model's training step, per image of one epoch
+    label_machine_per_image_s: float  # SAM's machine time to label one image with prompts
+    label_human_per_image_s: float  # a person's time to check and correct one image
     basis: str = "predicted"  # or "measured": per-image times read off a machine's records (report)
+
+    @property
+    def sam_all_s(self) -> float:
+        return self.images * self.sam_auto_per_image_s
+
+    @property
+    def label_machine_s(self) -> float:
+        return self.labeled * self.label_machine_per_image_s
+
+    @property
+    def label_human_s(self) -> float:
+        return self.labeled * self.label_human_per_image_s
+
+    @property
+    def train_s(self) -> float:
+        return self.labeled * self.epochs * self.train_per_image_s
+
+    @property
+    def infer_s(self) -> float:
+        return (self.images - self.labeled) * self.small_per_image_s
 
     @property
     def small_total_s(self) -> float:
@@ -72,41 +90,40 @@ class Paths:
 
     def cumulative_hours(self, processed: float) -> tuple[float, float]:
         """(path a, path b) hours after `processed` images: b pays labeling and training up front."""
+        upfront = self.label_machine_s + self.label_human_s + self.train_s
         a = processed * self.sam_auto_per_image_s
-        b = self.label_machine_s + self.label_human_s + self.train_s + max(0.0, processed - self.labeled) * self.small_per_image_s
+        b = upfront + max(0.0, processed - self.labeled) * self.small_per_image_s
         return a / 3600, b / 3600
 
     def to_dict(self) -> dict[str, float | int | str]:
-        out = dataclasses.asdict(self)
-        out.update(small_total_s=self.small_total_s, speed_ratio=self.speed_ratio)
-        return out
+        totals = ("sam_all_s", "label_machine_s", "label_human_s", "train_s", "infer_s", "small_total_s", "speed_ratio")
+        return {**dataclasses.asdict(self), **{name: getattr(self, name) for name in totals}}
 
 
-def measured_paths(device: str, images: int, *, auto_s: float, small_model: str, small_s: float, train_s: float,
-                   label_s: float) -> Paths | None:
-    """The same two paths from per-image times measured on one machine (`label_s`: SAM's machine time to
-    label one image with prompts); the profile's labeling and epoch assumptions as in the advice."""
+def paths_from(device: str, images: int, *, small_model: str, auto_s: float, small_s: float, train_s: float,
+               label_s: float, epochs: int | None = None, label_seconds: float | None = None,
+               basis: str = "predicted") -> Paths | None:
+    """Both paths from per-image seconds (`train_s` per image of one epoch, `label_s` SAM's machine time to
+    label one image), with the profile's labeling assumptions where the user set none; None without them."""
     ft = load_calibration().finetune
     if not ft:
         return None
-    labeled, epochs = min(int(ft["labeled_images"]), images), int(ft["epochs"])
-    return Paths(device=device, images=images, labeled=labeled, epochs=epochs, small_model=small_model,
-                 sam_all_s=images * auto_s, label_machine_s=labeled * label_s,
-                 label_human_s=labeled * float(ft["human_seconds_per_image"]), train_s=labeled * epochs * train_s,
-                 infer_s=(images - labeled) * small_s, small_per_image_s=small_s, sam_auto_per_image_s=auto_s,
-                 basis="measured")
+    return Paths(device=device, images=images, labeled=min(int(ft["labeled_images"]), images),
+                 epochs=int(ft["epochs"] if epochs is None else epochs), small_model=small_model,
+                 sam_auto_per_image_s=auto_s, small_per_image_s=small_s, train_per_image_s=train_s,
+                 label_machine_per_image_s=label_s,
+                 label_human_per_image_s=float(ft["human_seconds_per_image"] if label_seconds is None else label_seconds),
+                 basis=basis)
 
 
 def two_paths(ev: Evaluation, images: int, params: Params, epochs: int | None = None,
               label_seconds: float | None = None) -> Paths | None:
-    """Both paths for `images` images on `ev`'s device; None without the profile's fine-tune settings."""
+    """Both paths for `images` images on `ev`'s device, predicted; None without the profile's fine-tune settings."""
     ft = load_calibration().finetune
     if not ft:
         return None
     q = ev.footprint.query
     auto = ev if q.workload == "auto" else _same_device(ev, "auto", params)
-    labeled = min(int(ft["labeled_images"]), images)
-    epochs = int(ft["epochs"] if epochs is None else epochs)
     encode = _same_device(ev, "image", params).seconds_per_item
     prompt = _same_device(ev, "prompt", params).seconds_per_item
     small = str(ft["small_model"])
@@ -117,30 +134,22 @@ def two_paths(ev: Evaluation, images: int, params: Params, epochs: int | None = 
         train = evaluate(ev.spec, train.footprint.query.replace(batch_size=train.footprint.query.batch_size // 2),
                          params=params)
     infer = evaluate(ev.spec, Query(small, "image", precision, 1), params=params)
-    return Paths(
-        device=ev.spec.name, images=images, labeled=labeled, epochs=epochs, small_model=small,
-        sam_all_s=images * auto.seconds_per_item,
-        label_machine_s=labeled * (encode + float(ft["prompts_per_image"]) * prompt),
-        label_human_s=labeled * float(ft["human_seconds_per_image"] if label_seconds is None else label_seconds),
-        train_s=labeled * epochs * train.seconds_per_item, infer_s=(images - labeled) * infer.seconds_per_item,
-        small_per_image_s=infer.seconds_per_item, sam_auto_per_image_s=auto.seconds_per_item,
-    )
+    return paths_from(ev.spec.name, images, small_model=small, auto_s=auto.seconds_per_item,
+                      small_s=infer.seconds_per_item, train_s=train.seconds_per_item,
+                      label_s=encode + float(ft["prompts_per_image"]) * prompt, epochs=epochs,
+                      label_seconds=label_seconds)
 
 
-def finetune_paths(ev: Evaluation, images: int, params: Params, epochs: int | None = None,
-                   label_seconds: float | None = None) -> str:
+def finetune_paths(p: Paths) -> str:
     """SAM on every image vs. label a few with SAM, fine-tune a small model, run it on the rest."""
-    p = two_paths(ev, images, params, epochs, label_seconds)
-    if p is None:
-        return ""
-    return (f"{images:,} similar images: SAM 2.1 automatic masks on all of them take about {fmt_duration(p.sam_all_s)} of "
+    return (f"{p.images:,} similar images: SAM 2.1 automatic masks on all of them take about {fmt_duration(p.sam_all_s)} of "
             f"machine time on {p.device} (and every mask still needs a class and a check). Labeling "
             f"{p.labeled} images with SAM prompts (~{fmt_duration(p.label_human_s)} of your time, "
             f"{fmt_duration(p.label_machine_s)} of machine time), fine-tuning {p.small_model} for {p.epochs} epochs "
-            f"(~{fmt_duration(p.train_s)}) and running it on the other {images - p.labeled:,} (~{fmt_duration(p.infer_s)}) "
-            f"takes about {fmt_duration(p.small_total_s)} in all; per image the small model is predicted "
-            f"{p.speed_ratio:,.0f}x faster than automatic masks there, and it keeps working on the next batch of images. "
-            "All figures predicted (segbench check's model, same stated error).")
+            f"(~{fmt_duration(p.train_s)}) and running it on the other {p.images - p.labeled:,} "
+            f"(~{fmt_duration(p.infer_s)}) takes about {fmt_duration(p.small_total_s)} in all; per image the small model "
+            f"is predicted {p.speed_ratio:,.0f}x faster than automatic masks there, and it keeps working on the next batch "
+            "of images. All figures predicted (segbench check's model, same stated error).")
 
 
 def vram_story(ev: Evaluation) -> str:
@@ -180,31 +189,26 @@ def thermals(ev: Evaluation, images: int | None) -> str:
             "after a few minutes. Run `segbench soak` on the real machine to see its sustained speed.")
 
 
-def compares_paths(ev: Evaluation, images: int | None) -> bool:
-    """Whether the job is one where labeling a few and fine-tuning a small model is the better path: many
-    images, on a model that makes masks from prompts (automatic ones included), the ones a small model replaces."""
+def paths_for(ev: Evaluation, images: int | None, params: Params, epochs: int | None = None,
+              label_seconds: float | None = None) -> Paths | None:
+    """The two paths, where the job is one where labeling a few and fine-tuning a small model is the better
+    path: many images, on a model that makes masks from prompts (automatic ones included), the ones a small
+    model replaces. None otherwise. check and recommend put them in their basis and pass them to the advice."""
     q = ev.footprint.query
     labels_with_prompts = {"prompt", "auto"} <= set(get_spec(q.model).workloads)
-    return images is not None and images >= MANY_IMAGES and labels_with_prompts and q.workload in ("image", "prompt", "auto")
-
-
-def paths_basis(ev: Evaluation, images: int | None, params: Params, epochs: int | None = None,
-                label_seconds: float | None = None) -> dict | None:
-    """The two paths' figures for the JSON basis of check and recommend, where the advice compares them."""
-    if not compares_paths(ev, images):
+    if images is None or images < MANY_IMAGES or not labels_with_prompts or q.workload not in ("image", "prompt", "auto"):
         return None
-    p = two_paths(ev, images, params, epochs, label_seconds)  # type: ignore[arg-type]
-    return p.to_dict() if p else None
+    return two_paths(ev, images, params, epochs, label_seconds)
 
 
-def advice_for(ev: Evaluation, images: int | None = None, *, params: Params, epochs: int | None = None,
-               label_seconds: float | None = None) -> list[str]:
+def advice_for(ev: Evaluation, images: int | None = None, *, params: Params, paths: Paths | None = None) -> list[str]:
+    """The advice lines for `ev`; `paths` (from `paths_for`, computed once by the caller) adds the two paths."""
     q = ev.footprint.query
     lines = []
     if q.workload == "auto":
         lines.append(auto_vs_prompts(ev, params))
-    if compares_paths(ev, images):
-        lines.append(finetune_paths(ev, images, params, epochs, label_seconds))
+    if paths is not None:
+        lines.append(finetune_paths(paths))
     lines.append(vram_story(ev))
     lines.append(thermals(ev, images))
     return [line for line in lines if line]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from segbench.advisor.advice import advice_for, paths_basis
+from segbench.advisor.advice import advice_for, paths_for
 from segbench.advisor.data.catalog import GPUSpec, Match
 from segbench.advisor.evaluate import (
     MEMORY_UNIT,
@@ -114,11 +114,10 @@ def check(req: CheckRequest) -> CheckResult:
         ev.risks.append(Risk("unverified", unverified(match.spec)))
     if scaled_from:
         basis["scaled_from"] = scaled_from
-    paths = paths_basis(ev, req.dataset_images, params, req.epochs, req.label_seconds)
+    paths = paths_for(ev, req.dataset_images, params, req.epochs, req.label_seconds)
     if paths:
-        basis["two_paths"] = paths
-    return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params, epochs=req.epochs,
-                                                    label_seconds=req.label_seconds))
+        basis["two_paths"] = paths.to_dict()
+    return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params, paths=paths))
 
 
 def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:

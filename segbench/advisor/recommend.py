@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segbench.advisor.advice import advice_for, paths_basis
+from segbench.advisor.advice import advice_for, paths_for
 from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.data.tiers import Tier, load_tiers
 from segbench.advisor.evaluate import (
@@ -241,8 +241,6 @@ def recommend(req: RecommendRequest) -> Recommendation:
                                         "at the low end of its price range"))
         message = (f"{chosen.build.label} with {chosen.model}: ${lo:,.0f}-${hi:,.0f}, "
                    + _headline(chosen) + f", within the ${req.budget:,.0f} budget")
-        advice = advice_for(chosen.evaluation, req.dataset_images, params=params, epochs=req.epochs,
-                            label_seconds=req.label_seconds)
     else:
         meeting = [o for o in summary if o.meets]
         closest = meeting[0] if meeting else None
@@ -265,8 +263,6 @@ def recommend(req: RecommendRequest) -> Recommendation:
         message = "; ".join(parts)
         shown = best_inside or closest or next((o for o in affordable if not o.evaluation.fits), None)
         risks = list(shown.evaluation.risks) if shown else []
-        advice = advice_for(shown.evaluation, req.dataset_images, params=params, epochs=req.epochs,
-                            label_seconds=req.label_seconds) if shown else []
     current = fit_is_current()
     basis = {
         "costs": "Tier.cost_usd: the GPU's price range plus every rest-of-build part (profiles/tiers.yaml, "
@@ -282,9 +278,11 @@ def recommend(req: RecommendRequest) -> Recommendation:
     }
     if not current:
         basis["note"] = STALE_FIT_NOTE
-    paths = paths_basis(shown.evaluation, req.dataset_images, params, req.epochs, req.label_seconds) if shown else None
+    # The advice is about the build shown: the recommendation, else the closest one.
+    paths = paths_for(shown.evaluation, req.dataset_images, params, req.epochs, req.label_seconds) if shown else None
     if paths:
-        basis["two_paths"] = paths
+        basis["two_paths"] = paths.to_dict()
+    advice = advice_for(shown.evaluation, req.dataset_images, params=params, paths=paths) if shown else []
     return Recommendation(req, chosen, cheaper, dearer, closest, best_inside, message, risks, advice,
                           len(per_build), basis)
 

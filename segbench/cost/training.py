@@ -17,6 +17,11 @@ OPTIMIZER_STATES = {"sgd": 1, "adamw": 2}
 BACKWARD_FACTOR = 2.0  # backward ~ 2 forwards: gradients w.r.t. activations and w.r.t. weights
 
 
+def whole_network(module: Any, spec: Any = None) -> dict[str, int]:
+    """A family cost module's `counted_extra` when a fine-tune trains every parameter that takes a gradient."""
+    return {"trainable_params": sum(p.numel() for p in module.parameters() if p.requires_grad)}
+
+
 def kept(*passes: Counts) -> Counts:
     """Passes that run one after the other while all their saved tensors stay alive (a training
     forward): costs add, and so do the peaks."""

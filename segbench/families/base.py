@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from segbench.errors import InputError
 
 WEIGHT_MODES = ("auto", "pretrained", "random")
 # What a model answers, as `recommend --task` asks it.
@@ -121,3 +123,12 @@ def load_attribute(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attr) if attr else module
+
+
+def configured_classes(spec: ModelSpec, classes: int, *, key: str = "classes", lowest: int = 1, highest: int = 1000,
+                       why: str = "") -> ModelSpec:
+    """A family loader's `with_classes`: the spec with `classes` output classes in `config[key]`, or the
+    one-line error that `--classes` is out of the architecture's range."""
+    if not lowest <= classes <= highest:
+        raise InputError(f"--classes must be between {lowest} and {highest}{why}, got {classes}")
+    return replace(spec, config={**spec.config, key: int(classes)})

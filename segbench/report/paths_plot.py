@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segbench.advisor.advice import MANY_IMAGES, measured_paths
+from segbench.advisor.advice import MANY_IMAGES, paths_from
 from segbench.families.registry import get_spec
 from segbench.formatting import slug
 from segbench.report.figures import Plot, new_figure
@@ -45,9 +45,9 @@ def two_paths_plots(frame: pd.DataFrame, images: int = MANY_IMAGES) -> list[Plot
         prompt = _fastest(sam[sam["workload"] == "prompt"])
         label = (encode["item_median_s"] if encode is not None else 0.0) + \
             (PROMPTS_PER_IMAGE * prompt["item_median_s"] if prompt is not None else 0.0)
-        paths = measured_paths(str(hardware), images, auto_s=float(auto["item_median_s"]), small_model=small["model"],
-                               small_s=float(small["item_median_s"]), train_s=float(train["item_median_s"]),
-                               label_s=float(label))
+        paths = paths_from(str(hardware), images, small_model=small["model"], auto_s=float(auto["item_median_s"]),
+                           small_s=float(small["item_median_s"]), train_s=float(train["item_median_s"]),
+                           label_s=float(label), basis="measured")
         if paths is None:
             continue
         x = np.linspace(0, images, 201)
@@ -66,7 +66,7 @@ def two_paths_plots(frame: pd.DataFrame, images: int = MANY_IMAGES) -> list[Plot
             filename=f"two-paths-{slug(str(hardware))}.png", title=f"two paths: SAM on every image or a small model — {hardware}",
             caption=(f"Per-image times measured on this machine ({auto['model']} auto, {small['model']} image and "
                      f"train step, weights as recorded); per image {small['model']} ran {paths.speed_ratio:,.0f}x faster "
-                     f"than automatic masks. {paths.labeled} labeled images, {paths.label_human_s / max(1, paths.labeled):g} s "
+                     f"than automatic masks. {paths.labeled} labeled images, {paths.label_human_per_image_s:g} s "
                      f"of a person per image and "
                      f"{paths.epochs} epochs are assumptions (profiles/calibration.yaml)"
                      + (f"; no {' or '.join(missing)} row of {auto['model']}, so labeling's machine time leaves it out"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from segbench.workloads.base import WorkloadOptions
+from segbench.cost.footprint import Query
+from segbench.workloads.base import Workload, WorkloadOptions
 from segbench.workloads.catalog import FULL
 
 _SYNTHETIC_COUNT = 4  # batches cycle through them; making more costs seconds
@@ -48,3 +49,24 @@ def _images(paths: tuple[str, ...], size: tuple[int, int] | None, seed: int) -> 
 def check_image_inputs(options: WorkloadOptions) -> None:
     if options.inputs:
         images_for(options)
+
+
+class ImageBatches(Workload):
+    """A workload over batches of the run's images (the user's files, else synthetic photos), cycled to
+    fill a batch, at the model's input size."""
+
+    check_inputs = classmethod(lambda cls, options: check_image_inputs(options))
+
+    def __init__(self, model, device, options: WorkloadOptions) -> None:
+        super().__init__(model, device, options)
+        self.images, self._input = images_for(options)
+
+    def batch(self, batch_size: int) -> list[np.ndarray]:
+        return [self.images[i % len(self.images)] for i in range(batch_size)]
+
+    def cost_query(self, batch_size: int) -> Query:
+        return Query(self.model.spec.name, self.name, batch_size=batch_size, model_size=tuple(self.model.resolution),
+                     resolution=tuple(self.images[0].shape[:2]))
+
+    def input_info(self) -> dict:
+        return dict(self._input)

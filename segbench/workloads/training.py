@@ -18,10 +18,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from segbench.cost.footprint import Query
 from segbench.cost.training import OPTIMIZER_STATES
-from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.images import check_image_inputs, images_for
+from segbench.workloads.base import WorkloadOptions
+from segbench.workloads.images import ImageBatches
 
 OBJECTS_PER_IMAGE = 4  # instances drawn on each synthetic image: a typical labeled photo of a narrow domain
 
@@ -59,11 +58,9 @@ def tensor_bytes(tensors: Any) -> int:
     return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
 
-class TrainStep(Workload):
+class TrainStep(ImageBatches):
     """A family's fine-tuning step. Subclasses set `optimizer`, `lr`, `weight_decay` and `what`, and
     implement `trainable_module()` and `loss_for(batch_size)`."""
-
-    check_inputs = classmethod(lambda cls, options: check_image_inputs(options))
 
     name = "train"
     grad = True
@@ -74,7 +71,6 @@ class TrainStep(Workload):
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
-        self.images, self._input = images_for(options)
         self.rng = np.random.default_rng(options.seed)
         self._losses: list[float] = []
         self._state_bytes: dict[str, int] = {}
@@ -97,9 +93,6 @@ class TrainStep(Workload):
 
     def targets(self, batch_size: int, h: int, w: int, classes: int) -> list[Instances]:
         return [synthetic_instances(h, w, OBJECTS_PER_IMAGE, classes, self.rng) for _ in range(batch_size)]
-
-    def batch(self, batch_size: int) -> list[np.ndarray]:
-        return [self.images[i % len(self.images)] for i in range(batch_size)]
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         loss_of = self.loss_for(batch_size)
@@ -129,12 +122,8 @@ class TrainStep(Workload):
     def trainable_params(self) -> int:
         return sum(p.numel() for p in self.trainable_module().parameters() if p.requires_grad)
 
-    def cost_query(self, batch_size: int) -> Query:
-        return Query(self.model.spec.name, self.name, batch_size=batch_size, model_size=tuple(self.model.resolution),
-                     resolution=tuple(self.images[0].shape[:2]))
-
     def input_info(self) -> dict[str, Any]:
-        return {**self._input, "targets": f"synthetic: {OBJECTS_PER_IMAGE} elliptical instances per image"}
+        return {**super().input_info(), "targets": f"synthetic: {OBJECTS_PER_IMAGE} elliptical instances per image"}
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "optimizer": self.optimizer, "trainable_params": self.trainable_params(),

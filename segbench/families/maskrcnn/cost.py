@@ -9,7 +9,7 @@ from typing import Any
 
 from segbench.cost.counting import Counts, count, trainable_input
 from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size
-from segbench.cost.training import kept, train_footprint
+from segbench.cost.training import kept, train_footprint, whole_network
 from segbench.families.base import ModelSpec
 from segbench.families.maskrcnn.loading import resized
 
@@ -26,8 +26,7 @@ def counted_size(spec: ModelSpec, q: Query) -> tuple[int, ...]:
     return resized(spec, source_size(q), side)
 
 
-def counted_extra(module: Any, spec: ModelSpec) -> dict[str, Any]:
-    return {"trainable_params": sum(p.numel() for p in module.parameters() if p.requires_grad)}
+counted_extra = whole_network  # the fine-tune trains every parameter
 
 
 def count_blocks(module: Any, spec: ModelSpec, size: tuple[int, ...], half: Any) -> dict[str, Counts]:

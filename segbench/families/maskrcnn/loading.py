@@ -3,12 +3,11 @@ state dict (torchvision's own .pth files are plain state dicts and load with wei
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from segbench.errors import InputError
 from segbench.families import weights as W
-from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
+from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 
 
 def classes_of(spec: ModelSpec) -> int:
@@ -17,9 +16,7 @@ def classes_of(spec: ModelSpec) -> int:
 
 def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
     """The same network with box and mask heads for `classes` classes, background included."""
-    if not 2 <= classes <= 1000:
-        raise InputError(f"--classes must be between 2 and 1000 (background counts as one), got {classes}")
-    return replace(spec, config={**spec.config, "classes": int(classes)})
+    return configured_classes(spec, classes, lowest=2, why=" (background counts as one)")
 
 
 def short_side(spec: ModelSpec, resolution: tuple[int, ...] | None) -> int:

@@ -8,14 +8,13 @@ model's "resolution" here is its sliding-window size (roi), W x H x D.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import torch
 
 from segbench.errors import InputError
 from segbench.families import weights as W
-from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
+from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 from segbench.inputs.parsing import WHD
 
 # Architecture kwargs per network, as data; a spec may override any of them in config["architecture"].
@@ -130,6 +129,4 @@ def classes_of(spec: ModelSpec) -> int:
 
 def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
     """The same network with `classes` output channels (a whole-body CT model labels 105-117 structures)."""
-    if not 1 <= classes <= 1024:
-        raise InputError(f"--classes must be between 1 and 1024, got {classes}")
-    return replace(spec, config={**spec.config, "out_channels": int(classes)})
+    return configured_classes(spec, classes, key="out_channels", highest=1024)

@@ -8,12 +8,11 @@ Ultralytics' own `.pt` files pickle whole Python objects, which segbench does no
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 from segbench.errors import InputError
 from segbench.families import weights as W
-from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
+from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 
 STRIDE = 32  # the largest stride of the YOLO11 backbone: input sides are multiples of it
 
@@ -46,9 +45,7 @@ def classes_of(spec: ModelSpec) -> int:
 
 def with_classes(spec: ModelSpec, classes: int) -> ModelSpec:
     """The same network with a detection head for `classes` classes (a fine-tune on one domain has few)."""
-    if not 1 <= classes <= 1000:
-        raise InputError(f"--classes must be between 1 and 1000, got {classes}")
-    return replace(spec, config={**spec.config, "classes": int(classes)})
+    return configured_classes(spec, classes)
 
 
 def check_size(spec: ModelSpec, resolution: tuple[int, ...] | None) -> tuple[int, int]:
