@@ -4,10 +4,11 @@
 
 What it measures, with random weights at small sizes through the one harness (`segbench.bench`):
 the points of the profile `calibration_points.yaml` (image encoders, prompt decoding, video
-tracking, a semantic model, a 3D network over a small volume); beside them this core's fp32 matmul
-rate and copy bandwidth (the roofline of the machine the points were taken on) and the per-pixel
-cost of the default image model's host pre-processing. The hand-entered part of the file (`memory:`,
-`finetune:`, with comments and sources) is kept verbatim.
+tracking, a semantic model, a 3D network over a small volume, small instance models and their
+training step); beside them this core's fp32 matmul rate and copy bandwidth (the roofline of the
+machine the points were taken on), the per-pixel cost of the default image model's host
+pre-processing, and segbench's own image and volume decoders per pixel / voxel. The hand-entered
+part of the file (`memory:`, `finetune:`, with comments and sources) is kept verbatim.
 
 Shared machines make timings noisy upward, never downward. So every point runs on one thread (a
 neighbour on the other core then slows it less), in a fresh process (one model's allocations and
@@ -88,6 +89,25 @@ def _host_pixel_seconds(repeats: int = 10) -> float:
     return _best(lambda: transform(image), repeats) / (768 * 1024)
 
 
+def _decode_seconds(repeats: int = 5) -> dict[str, float]:
+    """segbench's own input decoders per pixel / voxel: a quality-90 JPEG of a 1024x768 photo
+    (scikit-image's astronaut, resized) and a 128x128x64 phantom as gzipped NIfTI."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from skimage import data
+
+    from segbench.inputs.images import decode_image
+    from segbench.inputs.volume import phantom, read_volume
+    from segbench.inputs.volume_write import write_nifti
+
+    with tempfile.TemporaryDirectory(prefix="segbench-decode-") as tmp:
+        photo = Path(tmp) / "photo.jpg"
+        PILImage.fromarray(np.asarray(data.astronaut())).resize((1024, 768)).save(photo, quality=90)
+        volume = write_nifti(phantom((128, 128, 64)), Path(tmp) / "volume.nii.gz")
+        return {"decode_pixel_s": _best(lambda: decode_image(photo), repeats * 2) / (1024 * 768),
+                "decode_voxel_s": _best(lambda: read_volume(volume), repeats) / (128 * 128 * 64)}
+
+
 def _measure(point, output: Path) -> dict[str, Any]:
 
     from segbench.bench import Plan, execute
@@ -134,7 +154,7 @@ def measure_point(ident: str) -> dict[str, Any]:
     rates = _rates(5)
     with tempfile.TemporaryDirectory(prefix="segbench-calibrate-") as tmp:
         entry = _measure(point, Path(tmp) / "calibration.jsonl")
-    return {"entry": entry, "rates": rates, "host_pixel_s": _host_pixel_seconds(5)}
+    return {"entry": entry, "rates": rates, "host_pixel_s": _host_pixel_seconds(5), **_decode_seconds()}
 
 
 def _run_point(ident: str) -> dict[str, Any]:
@@ -157,6 +177,7 @@ def measure_all(rounds: int = 2, log=print) -> dict[str, Any]:
     best: dict[str, dict[str, Any]] = {}
     rates = {"fp32_gflops": 0.0, "memory_bandwidth_gbs": 0.0}
     pixel_s = float("inf")
+    decode = {"decode_pixel_s": float("inf"), "decode_voxel_s": float("inf")}
     for round_ in range(1, rounds + 1):
         for point in points():
             try:
@@ -167,6 +188,7 @@ def measure_all(rounds: int = 2, log=print) -> dict[str, Any]:
             entry = got["entry"]
             rates = {key: max(value, got["rates"][key]) for key, value in rates.items()}
             pixel_s = min(pixel_s, got["host_pixel_s"])
+            decode = {key: min(value, got[key]) for key, value in decode.items()}
             log(f"round {round_}: {entry['id']}: {entry['seconds_per_item'] * 1e3:.0f} ms per item "
                 f"(median {entry['median_seconds_per_item'] * 1e3:.0f} ms; matmul {got['rates']['fp32_gflops']:.0f} GFLOP/s)")
             if entry["id"] not in best or entry["seconds_per_item"] < best[entry["id"]]["seconds_per_item"]:
@@ -190,9 +212,12 @@ def measure_all(rounds: int = 2, log=print) -> dict[str, Any]:
         },
         "host": {
             "seconds_per_source_pixel": float(f"{pixel_s:.3g}"),
+            "decode_seconds_per_pixel": float(f"{decode['decode_pixel_s']:.3g}"),
+            "decode_seconds_per_voxel": float(f"{decode['decode_voxel_s']:.3g}"),
             "measured": today,
-            "method": "best over all rounds: the default image model's host transforms on a 1024x768 RGB image, "
-                      "one thread",
+            "method": "best over all rounds, one thread: the default image model's host transforms on a 1024x768 "
+                      "RGB image; decode: segbench's image decoder on a quality-90 JPEG of a 1024x768 photo and "
+                      "its volume reader on a 128x128x64 phantom as gzipped NIfTI",
         },
         "measurements": [best[p[0]] for p in points() if p[0] in best],
     }

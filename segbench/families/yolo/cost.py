@@ -17,8 +17,24 @@ KEPT_DETECTIONS = 20
 OPTIMIZER = "adamw"
 
 
+STRIDE = 32  # YOLO's largest stride: letterboxed sides are padded to a multiple of it
+
+
 def counted_size(spec: ModelSpec, q: Query) -> tuple[int, ...]:
-    return tuple(q.model_size or spec.default_resolution)
+    """The network input: training runs square crops; `predict` letterboxes each source image to the
+    smallest stride-32 rectangle that holds it at `imgsz` (a 768x1024 photo runs at 480x640, not 640x640)."""
+    h, w = q.model_size or spec.default_resolution
+    if q.workload == "train":
+        return (h, w)
+    sh, sw = source_size(q)
+    side = max(h, w)
+    scale = min(side / sh, side / sw)
+    return tuple(min(side, -(-round(n * scale) // STRIDE) * STRIDE) for n in (sh, sw))
+
+
+def extra_cached_sizes(spec: ModelSpec) -> list[tuple[int, ...]]:
+    """What `predict` runs a default-sized photo at, so the common query needs no counting."""
+    return [counted_size(spec, Query(spec.name, "image"))]
 
 
 counted_extra = whole_network  # the fine-tune trains every parameter
