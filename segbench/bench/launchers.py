@@ -94,7 +94,8 @@ class ProcessLauncher:
                     observer.note(message[1])
                 elif kind == "measured":
                     record = Record.from_dict(message[1])
-                    seen[Point(record.model, record.workload, record.precision, int(record.batch_size))] = record.status
+                    seen[Point(record.model, record.workload, record.precision, int(record.batch_size),
+                               record.execution_label)] = record.status
                     current = (None, "")
                     observer.record(sink.write(Measured(record, message[2])))
                 elif kind == "interrupted":
@@ -151,17 +152,18 @@ def _died(plan: Plan, model: str, seen: dict[Point, str], current: tuple[Point |
 
     device = resolve_device(plan.device)
     ctx = Context(plan, device, fingerprint(device), run_id, observer=None)  # type: ignore[arg-type]
-    stopped = {(p.workload, p.precision) for p, status in seen.items() if status == "oom"}
+    stopped = {(p.workload, p.precision, p.execution) for p, status in seen.items() if status == "oom"}
     point, label = current
     rows: list[Measured] = []
     for p in plan.points(device):
-        if p.model != model or p in seen or (p.workload, p.precision) in stopped:
+        if p.model != model or p in seen or (p.workload, p.precision, p.execution) in stopped:
             continue
         if p == point:
             status, error = "error", f"the worker process {how} while measuring {label}"
         else:
             status, error = "skipped", f"not measured: the worker process {how}" + (f" at {label}" if label else "")
-        rows.append(Measured(failed_record(ctx, model, p.workload, p.precision, p.batch_size, status, error)))
+        rows.append(Measured(failed_record(ctx, model, p.workload, p.precision, p.batch_size, status, error,
+                                           p.execution)))
     return rows
 
 

@@ -44,6 +44,7 @@ class Point:
     workload: str
     precision: str
     batch_size: int
+    execution: str = "eager"  # a segbench.backends execution label
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Plan:
     workloads: list[str] = field(default_factory=lambda: ["image"])
     precisions: list[str] = field(default_factory=lambda: ["auto"])
     batch_sizes: list[int] = field(default_factory=lambda: [1])
+    # How the networks run: "eager", "compile", "compile:max-autotune", "onnxruntime", "openvino".
+    executions: list[str] = field(default_factory=lambda: ["eager"])
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     weights: str = "auto"  # auto | pretrained | random
     checkpoint: str | None = None
@@ -80,8 +83,8 @@ class Plan:
             spec = get_spec(model)
             for workload in self.workloads:
                 if workload in spec.workloads:
-                    out.extend(Point(spec.name, workload, p, b) for p in dict.fromkeys(precisions)
-                               for b in self.batch_sizes)
+                    out.extend(Point(spec.name, workload, p, b, e) for p in dict.fromkeys(precisions)
+                               for e in eager_first(self.executions) for b in self.batch_sizes)
         return out
 
     # -- serialisation --------------------------------------------------------------------------
@@ -118,13 +121,17 @@ class Plan:
 
     def check_shape(self, where: str = "plan") -> None:
         """Field types and values that need no registry or device (a hand-edited file's mistakes)."""
-        for name in ("models", "workloads", "precisions"):
+        for name in ("models", "workloads", "precisions", "executions"):
             value = getattr(self, name)
             if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
                 raise InputError(f"{where}: field '{name}' must be a non-empty list of names, got {value!r}")
         self.batch_sizes = _ints(self.batch_sizes, f"{where}: batch_sizes")
         if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
             raise InputError("batch sizes must be positive integers")
+        from segbench.backends.execution import parse_execution
+
+        for label in self.executions:
+            parse_execution(label)
         for p in self.precisions:
             if p not in PRECISIONS:
                 raise InputError(f"unknown precision '{p}': use {', '.join(PRECISIONS)}")
@@ -159,6 +166,11 @@ class Plan:
         return cls.from_dict(data, str(path))
 
 
+def eager_first(executions: list[str]) -> list[str]:
+    """The order executions run in: eager first, since the others' break-even is counted against it."""
+    return sorted(dict.fromkeys(executions), key=lambda label: label != "eager")
+
+
 def validate(plan: Plan) -> Any:
     """Every name and number checked, and the user's inputs read once, before any model loads.
     Returns the device the plan runs on here."""
@@ -175,6 +187,8 @@ def validate(plan: Plan) -> Any:
                              f"(it supports: {', '.join(spec.workloads)})")
     for spec in specs:
         with_classes(spec, plan.classes)  # a model without output classes: one-line error
+    if plan.options.vos_optimized and not any(w in ("video", "volume") for w in plan.workloads):
+        raise InputError("--vos-optimized applies to SAM 2.1's video predictor: add -w video (or volume)")
     if plan.checkpoint and len(plan.models) > 1:
         raise InputError("--checkpoint names one model's weights; give exactly one --model with it")
     device = resolve_device(plan.device)

@@ -10,6 +10,9 @@ from typing import Any
 
 import torch
 
+from segbench.backends.execution import Execution, parse_execution
+from segbench.backends.exported import BackendUnavailable
+from segbench.backends.install import installed
 from segbench.bench.observer import Observer
 from segbench.bench.plan import Plan, Point
 from segbench.errors import SegbenchError
@@ -17,6 +20,7 @@ from segbench.families.base import LoadOptions
 from segbench.families.registry import get_spec, load_model
 from segbench.measure import stats as S
 from segbench.measure.device import autocast, default_precision
+from segbench.measure.fidelity import Capture, check
 from segbench.measure.flops import achieved
 from segbench.measure.harness import Measurement, Timer, measure
 from segbench.measure.memory import PeakMemory, ram_ceiling
@@ -41,6 +45,9 @@ class Context:
     environment: dict[str, Any]
     run_id: str
     observer: Observer
+    # (model, workload, precision, batch) -> eager seconds per item measured in this sweep: the base a
+    # faster configuration's one-off cost is paid back against.
+    eager_per_item: dict[tuple, float] = field(default_factory=dict)
 
 
 def precisions(plan: Plan, device: torch.device) -> list[str]:
@@ -48,16 +55,17 @@ def precisions(plan: Plan, device: torch.device) -> list[str]:
 
 
 def failed_record(ctx: Context, model: str, workload: str, precision: str, batch_size: int, status: str,
-                  error: str) -> Record:
+                  error: str, execution: str = "eager") -> Record:
     """A row for a point that could not be measured (what the launcher also writes for a dead worker)."""
     plan = ctx.plan
     return Record(model=model, workload=workload, precision=precision, batch_size=batch_size, device=str(ctx.device),
                   status=status, error=error, kind=plan.kind, weights=plan.weights,
                   model_family=get_spec(model).family, settings=plan.settings.to_dict(),
-                  environment=ctx.environment, run_id=ctx.run_id)
+                  execution=parse_execution(execution).to_dict(), environment=ctx.environment, run_id=ctx.run_id)
 
 
-def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int) -> Record:
+def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int,
+               execution: Execution = Execution()) -> Record:
     """A record for one point, with everything known before measuring."""
     model = workload.model
     return Record(
@@ -73,6 +81,7 @@ def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int
         input=workload.input_info(),
         params=workload.params(),
         settings=workload.settings_for(ctx.plan.settings).to_dict(),
+        execution=execution.to_dict(),
         environment=ctx.environment,
         run_id=ctx.run_id,
     )
@@ -82,7 +91,8 @@ def load_for(ctx: Context, model_name: str, purpose: str):
     """Load a model for the plan and say which weights it got."""
     plan = ctx.plan
     loaded = load_model(model_name, LoadOptions(ctx.device, plan.weights, plan.checkpoint, plan.resolution,
-                                                purpose=purpose, classes=plan.classes))
+                                                purpose=purpose, classes=plan.classes,
+                                                vos_optimized=plan.options.vos_optimized))
     weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
     ctx.observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
     for note in loaded.notes:
@@ -90,25 +100,42 @@ def load_for(ctx: Context, model_name: str, purpose: str):
     return loaded
 
 
-def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int) -> Measured:
+def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int,
+                  execution_label: str = "eager") -> Measured:
     plan, device = ctx.plan, ctx.device
-    record = new_record(ctx, workload, precision, batch_size)
+    execution = parse_execution(execution_label)
+    record = new_record(ctx, workload, precision, batch_size, execution)
     settings = workload.settings_for(plan.settings)
-    ctx.observer.point_started(f"{record.model} {workload.name} {precision} b{batch_size}", settings.min_iters,
-                               Point(record.model, workload.name, precision, batch_size))
+    shown = "" if execution.is_reference else f" {execution.label}"
+    ctx.observer.point_started(f"{record.model} {workload.name} {precision}{shown} b{batch_size}", settings.min_iters,
+                               Point(record.model, workload.name, precision, batch_size, execution.label))
     measurement = Measurement()
     peak = PeakMemory(device)
     telemetry = sampler_for(device, plan.telemetry_interval_s) if plan.telemetry_interval_s else None
     try:
         with ram_ceiling(plan.max_ram_bytes), peak, _grad_mode(workload), autocast(device, precision):
-            step = workload.prepare(batch_size)
-            with telemetry or contextlib.nullcontext():
-                measurement = measure(step, Timer(device), settings, on_sample=ctx.observer.sample)
+            slot = workload.network() if not execution.is_reference or precision != "fp32" else None
+            with installed(execution, slot, record.model, workload.name, precision, device) as inst:
+                probe = Capture(slot) if slot is not None else None
+                try:
+                    step = workload.prepare(batch_size)
+                    with telemetry or contextlib.nullcontext():
+                        measurement = measure(step, Timer(device), settings, on_sample=ctx.observer.sample)
+                finally:
+                    if probe is not None:
+                        probe.remove()
+                one_off = inst.one_off()
+        if one_off:
+            record.execution["one_off"] = one_off
         record.memory = peak.result()
         record.metrics = workload.metrics(measurement)
         record.status = "interrupted" if measurement.interrupted else "ok"
+        if probe is not None and probe.calls and not measurement.interrupted:
+            record.fidelity = _fidelity(probe, device, workload)  # after the peak: the reference is not this point
     except KeyboardInterrupt:
         record.status = "interrupted"
+    except BackendUnavailable as exc:  # not installed, wrong device or precision: a failed trial, on to the next
+        record.status, record.error = "error", str(exc)
     except SegbenchError:
         raise  # the user's input is wrong (a prompt off the image...): say so, do not record it as a run
     except Exception as exc:
@@ -124,7 +151,45 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
     record.flops = {"per_item": None, "per_step": None, **achieved(None, None, None)}
     if plan.count_flops:
         fill_flops(ctx, record, workload)
+    break_even(ctx, record, execution)
     return Measured(record, telemetry_of(record, telemetry, ctx.observer))
+
+
+FIDELITY_NOTE = {"random": "random weights: a numerics check of the backend, not an accuracy claim",
+                 "pretrained": "pretrained weights: the mask IoU is the figure that matters"}
+
+
+def _fidelity(probe: Capture, device: torch.device, workload: Workload) -> dict[str, Any]:
+    """The network's first calls of the point again, through its own fp32 eager network. A reference
+    that fails (out of memory at fp32 where bf16 fit) is said in the record; the timing stands."""
+    try:
+        with torch.inference_mode():
+            result = check(probe, device)
+    except Exception as exc:  # noqa: BLE001
+        result = {"error": f"the fp32 eager reference failed: {describe_failure(exc)}"}
+    finally:
+        probe.calls.clear()
+    return {**result, "reference": "fp32 eager on the same inputs", "outputs": probe.slot.outputs,
+            "note": FIDELITY_NOTE.get(workload.model.weights, "")}
+
+
+def break_even(ctx: Context, record: Record, execution: Execution) -> None:
+    """Remember eager's time per item; for another configuration, how many items until its one-off
+    cost (compile, export) is paid back by what it saves per item against eager at this precision."""
+    per_item = record.stats.get("per_item_latency_s", {}).get("median") if record.status == "ok" else None
+    key = (record.model, record.workload, record.precision, record.batch_size)
+    if per_item is None:
+        return
+    if execution.is_reference:
+        ctx.eager_per_item[key] = per_item
+        return
+    one_off = record.execution.get("one_off") or {}
+    base = ctx.eager_per_item.get(key)
+    if base is None or not one_off:
+        return
+    record.execution["eager_per_item_s"] = base
+    saved = base - per_item
+    record.execution["break_even_items"] = one_off["seconds"] / saved if saved > 0 else None
 
 
 def _grad_mode(workload: Workload) -> Any:

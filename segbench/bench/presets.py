@@ -45,6 +45,7 @@ def make_plan(
     count_flops: bool = True,
     launcher: str = "process",
     soak: SoakSettings | None = None,
+    executions: Sequence[str] = ("eager",),
 ) -> Plan:
     """A plan with every default filled in. `options` holds `WorkloadOptions` fields (inputs, frames,
     volume, points_per_side, ...); no `models` means the default model for the workloads."""
@@ -90,4 +91,5 @@ def make_plan(
         kind="soak" if soak is not None else "run",
         soak=soak,
         launcher=launcher,
+        executions=list(executions) or ["eager"],
     )

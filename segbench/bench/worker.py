@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from segbench.bench.observer import Observer
-from segbench.bench.plan import Plan
+from segbench.bench.plan import Plan, eager_first
 from segbench.bench.point import Context, Measured, failed_record, load_for, measure_point, precisions
 from segbench.bench.soak import soak
 from segbench.errors import Interrupted, SegbenchError
@@ -49,7 +49,8 @@ def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str) -> I
             for note in workload.notes:
                 observer.note(note)
             for precision in precisions(plan, device):
-                yield from _sweep_batches(ctx, workload, precision)
+                for execution in eager_first(plan.executions):
+                    yield from _sweep_batches(ctx, workload, precision, execution)
             workload = None  # its inputs and predictor state go before the next workload is built
         # Nothing may still point at the model, or the next one loads beside it on the device.
         loaded = workload = None
@@ -88,14 +89,14 @@ def _by_purpose(workloads: list[str], spec) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
-def _sweep_batches(ctx: Context, workload: Workload, precision: str) -> Iterator[Measured]:
+def _sweep_batches(ctx: Context, workload: Workload, precision: str, execution: str = "eager") -> Iterator[Measured]:
     largest_ok = None
-    name = f"{workload.model.spec.name}/{workload.name}"
+    name = f"{workload.model.spec.name}/{workload.name}" + ("" if execution == "eager" else f"/{execution}")
     for batch_size in ctx.plan.batch_sizes:
         if not workload.supports_batch_size(batch_size):
             ctx.observer.note(f"{name}: batch size {batch_size} does not apply; skipped")
             continue
-        measured = measure_point(ctx, workload, precision, batch_size)
+        measured = measure_point(ctx, workload, precision, batch_size, execution)
         yield measured
         record = measured.record
         if record.status == "interrupted":

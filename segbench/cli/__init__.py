@@ -19,6 +19,7 @@ COMMANDS = {
     "probe": "segbench.cli.probe:probe",
     "run": "segbench.cli.run:run",
     "soak": "segbench.cli.soak:soak",
+    "tune": "segbench.cli.tune:tune",
     "check": "segbench.cli.advise:check",
     "recommend": "segbench.cli.advise:recommend",
     "report": "segbench.cli.report:report",

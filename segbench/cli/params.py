@@ -108,6 +108,18 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
+def parse_share(text: str) -> float:
+    """'2%' or '0.02' as a fraction in [0, 1]."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise InputError(f"'{text}' is not a share: give e.g. 2% or 0.02") from None
+    if not 0 <= value <= 1:
+        raise InputError(f"'{text}' must be between 0 and 100%")
+    return value
+
+
 class Parsed(click.ParamType):
     """A Click type that delegates to one of the parsers above (errors become Click usage errors)."""
 
@@ -125,6 +137,7 @@ class Parsed(click.ParamType):
 
 
 INT_LIST = Parsed(parse_int_list, "list")
+SHARE = Parsed(parse_share, "share")
 BYTES = Parsed(parse_bytes, "size")
 MODEL_SIZE = Parsed(parse_model_size, "size")
 PRICE = Parsed(parse_price, "NAME=USD")

@@ -71,13 +71,13 @@ def _compare_table(result):
     table.add_column("verdict", overflow="fold")
     settings_by_point: dict[tuple, set[str]] = {}
     for c in result.comparisons:
-        settings_by_point.setdefault(c.key[:6], set()).add(c.key[6])
+        settings_by_point.setdefault(c.key[:-1], set()).add(c.key[-1])
     ambiguous = {point: keys for point, keys in settings_by_point.items() if len(keys) > 1}
     for c in result.comparisons:
-        kind, model, workload, precision, batch, key, settings = c.key
-        point = f"{model} {workload} {precision} bs{batch}" + (f" [{key}]" if key else "") + (
-            f" ({kind})" if kind != "run" else "")
-        if settings in ambiguous.get(c.key[:6], ()):  # same point with other settings in the table
+        kind, model, workload, precision, batch, key, execution, settings = c.key
+        point = f"{model} {workload} {precision}" + (f" {execution}" if execution != "eager" else "") + (
+            f" bs{batch}") + (f" [{key}]" if key else "") + (f" ({kind})" if kind != "run" else "")
+        if settings in ambiguous.get(c.key[:-1], ()):  # same point with other settings in the table
             point += f" {{settings {settings}}}"
         e = c.estimate
         style = styles.get(c.verdict, "dim")

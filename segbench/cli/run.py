@@ -114,6 +114,8 @@ SHARED_OPTIONS = [
         help="prompt/video: a box prompt X0,Y0,X1,Y1 in input pixels (repeatable).",
     ),
     click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs)."),
+    click.option("--vos-optimized", is_flag=True,
+                 help="video: the model library's own compiled video predictor (vos_optimized; compiles on the first frames)."),
     click.option(
         "--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."
     ),
@@ -203,6 +205,12 @@ def shared_options(command):
     default=None,
     help="Host RAM ceiling (e.g. 8G): allocations beyond it become an OOM result.",
 )
+@click.option("--compile", "compile_modes", default="off", show_default=True,
+              help="torch.compile the network: off | default | max-autotune, or a comma list to sweep "
+              "(compile time is recorded apart from the steady state).")
+@click.option("--backend", "backends", default="eager", show_default=True,
+              help="eager | onnxruntime | openvino, or a comma list: runs the image encoder / network as an "
+              "exported graph (export cached; its time and the break-even count recorded).")
 @click.option("--no-flops", is_flag=True, help="Skip counting model FLOPs.")
 @click.option(
     "--launcher",
@@ -280,6 +288,7 @@ def hardware_label(plan) -> str:
 
 def build_plan(kw: dict[str, Any]):
     """The plan the command-line options describe (`segbench.bench.presets` fills in the rest)."""
+    from segbench.backends.execution import executions_from
     from segbench.bench.presets import make_plan
 
     for path in kw["inputs"]:
@@ -297,6 +306,7 @@ def build_plan(kw: dict[str, Any]):
         "boxes": tuple(kw["boxes"]),
         "offload_video_to_cpu": kw["offload_video_to_cpu"],
         "offload_state_to_cpu": kw["offload_state_to_cpu"],
+        "vos_optimized": kw.get("vos_optimized", False),
         "volume": _optional(parse_volume_shape, kw["volume_shape"]),
         "roi": _optional(parse_roi, kw["roi"]),
         "overlap": kw["overlap"],
@@ -322,6 +332,8 @@ def build_plan(kw: dict[str, Any]):
         telemetry_interval_s=kw["telemetry_interval"] or None,
         count_flops=not kw.get("no_flops"),
         launcher=kw.get("launcher", "process"),
+        executions=executions_from(parse_name_list([kw.get("compile_modes") or "off"]),
+                                   parse_name_list([kw.get("backends") or "eager"])),
     )
 
 
@@ -394,8 +406,34 @@ class ProgressObserver:
         self.progress.console.print(f"[dim]note:[/] {text}")
 
 
+EXECUTION_COLUMNS = ("exec", "one-off", "break-even", "vs fp32")
+
+
+def execution_cells(r) -> tuple[str, ...]:
+    """How the network ran, its one-off cost, items until that is paid back, and its fidelity."""
+    one_off = r.execution.get("one_off") or {}
+    seconds = one_off.get("seconds")
+    once = "-" if seconds is None else fmt_seconds(seconds) + (" (cached)" if one_off.get("cached") else "")
+    if "break_even_items" in r.execution:
+        items = r.execution["break_even_items"]
+        even = "never" if items is None else f"{items:,.0f} {r.stats.get('item_unit', 'item')}s"
+    else:
+        even = "-"
+    return r.execution_label, once, even, fidelity_text(r.fidelity)
+
+
+def fidelity_text(fidelity: dict) -> str:
+    if not fidelity:
+        return "-"
+    if fidelity.get("rel_error") is None:
+        return "[red]failed[/]" if fidelity.get("error") else "-"
+    text = f"{fidelity['rel_error']:.2%}"
+    return text + (f", IoU {fidelity['mask_iou']:.3f}" if fidelity.get("mask_iou") is not None else "")
+
+
 def _table(records) -> None:
     table = Table(title="segbench run")
+    axes = any(r.execution_label != "eager" or r.fidelity for r in records)
     for column in (
         "model",
         "workload",
@@ -408,6 +446,7 @@ def _table(records) -> None:
         "peak (alloc/RSS)",
         "TFLOP/s",
         "of peak",  # of this machine's measured matmul peak at that precision (probe --measure)
+        *(EXECUTION_COLUMNS if axes else ()),
     ):
         table.add_column(column, justify="left" if column in ("model", "workload", "status") else "right")
     for r in records:
@@ -429,8 +468,13 @@ def _table(records) -> None:
             fmt_bytes(mem),
             f"{tflops:.2f}" if tflops else "-",
             f"{share:.0%}" if share else "-",
+            *(execution_cells(r) if axes else ()),
         )
     console().print(table)
+    if axes and any(r.fidelity for r in records):
+        notes = {r.fidelity.get("note") for r in records if r.fidelity.get("note")}
+        console().print("vs fp32: relative error of the network's outputs (and mask IoU) against fp32 eager on "
+                        "the same inputs" + "".join(f"; {n}" for n in sorted(notes)) + ".")
     if any(r.weights == "random" for r in records):
         console().print(
             "[yellow]Timings used random weights:[/] real for this architecture's speed and memory; "
@@ -438,4 +482,5 @@ def _table(records) -> None:
         )
     for r in records:
         if r.error:
-            console().print(f"[red]{r.model} {r.workload} {r.precision} b{r.batch_size}:[/] {r.error}")
+            shown = "" if r.execution_label == "eager" else f" {r.execution_label}"
+            console().print(f"[red]{r.model} {r.workload} {r.precision}{shown} b{r.batch_size}:[/] {r.error}")

@@ -56,6 +56,7 @@ class LoadOptions:
     resolution: tuple[int, ...] | None = None  # None: the spec's default
     purpose: str = "image"  # what the model is built for: "image", or "video" where the family builds another predictor
     classes: int | None = None  # output classes, for models that have them (None: the registered number)
+    vos_optimized: bool = False  # SAM 2.1 video: the library's compiled video predictor
 
 
 @dataclass

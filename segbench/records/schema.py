@@ -58,6 +58,10 @@ class Record:
     flops: dict[str, Any] = field(default_factory=dict)
     # Workload-specific results: masks produced, steady-state fps, voxels/s, ...
     metrics: dict[str, Any] = field(default_factory=dict)
+    # How the network ran: {"label", "backend", "compile", "one_off": {...}, "break_even_items"} (segbench.backends).
+    execution: dict[str, Any] = field(default_factory=lambda: {"label": "eager", "backend": "eager", "compile": "off"})
+    # Outputs against the fp32 eager reference on the same inputs: rel_error, max_abs_error, mask_iou.
+    fidelity: dict[str, Any] = field(default_factory=dict)
     # Telemetry summary (min/median/max per signal, throttle seconds, throttled flag, sidecar path).
     telemetry: dict[str, Any] = field(default_factory=dict)
     # Machine and software fingerprint (records/environment.py).
@@ -90,7 +94,12 @@ class Record:
         """What `compare` matches on: the same work, with the same settings, on possibly different code
         or hardware."""
         return (self.kind, self.model, self.workload, self.precision, int(self.batch_size), self.input.get("key", ""),
-                self.params_key())
+                self.execution_label, self.params_key())
+
+    @property
+    def execution_label(self) -> str:
+        """"eager", "compile", "onnxruntime", ...: records from before execution axes ran eager."""
+        return str((self.execution or {}).get("label", "eager"))
 
     @property
     def hardware(self) -> str:

@@ -29,7 +29,7 @@ NOT_COMPARED = "not compared"
 ONLY_BASELINE = "only in baseline"
 ONLY_CURRENT = "only in current"
 # Names for the parts of `Record.match_key()`, in its order.
-KEY_FIELDS = ("kind", "model", "workload", "precision", "batch_size", "input", "params_key")
+KEY_FIELDS = ("kind", "model", "workload", "precision", "batch_size", "input", "execution", "params_key")
 
 
 def parse_threshold(text: str) -> float:

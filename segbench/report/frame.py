@@ -29,7 +29,7 @@ PEAK_KIND_LABELS = {"gpu_allocated": "torch allocated", "host_rss": "process RSS
 
 COLUMNS = [
     "id", "run_id", "created", "kind", "model", "workload", "precision", "batch_size", "device",
-    "status", "weights", "input_key", "params_key", "hardware", "host", "git_commit", "torch_threads", "error",
+    "status", "weights", "input_key", "execution", "params_key", "hardware", "host", "git_commit", "torch_threads", "error",
     "n_samples", "lat_median_s", "lat_mean_s", "lat_p10_s", "lat_p90_s", "lat_iqr_rel",
     "item_median_s", "items_per_s", "item_unit", "mem_bytes", "mem_source", "device_total_bytes",
     "fps_steady", "fps_warmup", "resolution_label", "resolution_pixels", "volume_depth",
@@ -37,7 +37,8 @@ COLUMNS = [
 ]
 # The columns of `depth_frame`: one row per (record, depth) of the memory-vs-depth runs.
 DEPTH_COLUMNS = [
-    "id", "created", "kind", "hardware", "model", "workload", "precision", "batch_size", "input_key", "params_key",
+    "id", "created", "kind", "hardware", "model", "workload", "precision", "batch_size", "input_key", "execution",
+    "params_key",
     "device_total_bytes", "depth", "status", "mem_bytes", "mem_source", "seconds",
 ]
 
@@ -149,6 +150,7 @@ def record_row(record: Record) -> dict[str, Any]:
         "status": str(record.status),
         "weights": str(record.weights),
         "input_key": str(record.input.get("key", "")),
+        "execution": record.execution_label,
         # The settings part of Record.match_key(): two rows are the same point only if these agree too.
         "params_key": record.params_key(),
         "hardware": record.hardware,

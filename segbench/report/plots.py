@@ -25,7 +25,7 @@ from segbench.report.figures import (
 from segbench.report.frame import depth_frame
 
 # A point as `Record.match_key()` identifies one (its settings digest included), per machine.
-POINT = ["hardware", "kind", "model", "workload", "precision", "batch_size", "input_key", "params_key"]
+POINT = ["hardware", "kind", "model", "workload", "precision", "batch_size", "input_key", "execution", "params_key"]
 
 
 def latest_per_point(frame: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ class WorkloadOptions:
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # user boxes (x0, y0, x1, y1) in input pixels
     offload_video_to_cpu: bool = False
     offload_state_to_cpu: bool = False
+    vos_optimized: bool = False  # video: SAM 2.1's own compiled video predictor (sam2's vos_optimized=True)
     volume: tuple[int, int, int] | None = None  # volume: synthetic phantom size (w, h, d)
     roi: tuple[int, int, int] | None = None  # volume: sliding-window size (w, h, d)
     overlap: float = FULL.overlap
@@ -92,6 +93,11 @@ class Workload(ABC):
     def input_info(self) -> dict[str, Any]:
         """{"source", "key", ...}: `key` identifies the input for `compare`."""
         return {"source": "synthetic", "key": "synthetic"}
+
+    def network(self) -> Any:
+        """The `segbench.backends.NetworkSlot` the step calls, which --compile / --backend may replace and
+        whose outputs the fidelity check compares; None where the step has no such single network."""
+        return None
 
     def metrics(self, measurement: Measurement) -> dict[str, Any]:
         """Workload-specific results from the point's measurement (masks produced, fps, ...)."""

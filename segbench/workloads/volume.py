@@ -175,6 +175,11 @@ class SlidingWindowVolume(Workload):
         self._run = run
         return lambda: self._infer(x, batch_size)
 
+    def network(self) -> Any:
+        from segbench.backends.slot import NetworkSlot
+
+        return NetworkSlot(self.model, "module", "network", "per-class logits of each window", masks="classes")
+
     def cost_query(self, batch_size: int) -> Query:
         """The network on every window of the volume (blending and stitching are not FLOP work)."""
         return Query(self.model.spec.name, self.name, batch_size=batch_size, roi=tuple(self.roi),

@@ -45,8 +45,18 @@ class Mask2FormerImage(Workload):
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         batch = [self.images[i % len(self.images)] for i in range(batch_size)]
         pixel_values = to_pixel_values(batch, tuple(self.model.resolution)).to(self.device)
-        module = self.model.module
-        return lambda: module(pixel_values=pixel_values)
+        # Looked up on every call: an execution backend may have replaced the network.
+        return lambda: self.model.module(pixel_values)
+
+    def network(self) -> Any:
+        from types import SimpleNamespace
+
+        from segbench.backends.slot import NetworkSlot
+
+        return NetworkSlot(self.model, "module", "network", "mask and class logits of every query",
+                           flatten=lambda out: (out.masks_queries_logits, out.class_queries_logits),
+                           unflatten=lambda t: SimpleNamespace(masks_queries_logits=t[0], class_queries_logits=t[1]),
+                           masks="logits")
 
     def cost_query(self, batch_size: int) -> Query:
         return Query(self.model.spec.name, self.name, batch_size=batch_size,

@@ -12,14 +12,19 @@ from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
 _BACKBONE_STRIDE = 16
 
 
-def build(spec: ModelSpec, resolution: tuple[int, ...] | None, purpose: str = "image") -> torch.nn.Module:
-    """The architecture with random weights, on the CPU (sam2's Hiera cannot be built on `meta`)."""
+def build(spec: ModelSpec, resolution: tuple[int, ...] | None, purpose: str = "image",
+          vos_optimized: bool = False) -> torch.nn.Module:
+    """The architecture with random weights, on the CPU (sam2's Hiera cannot be built on `meta`).
+    `vos_optimized`: sam2's SAM2VideoPredictorVOS, which torch.compiles its image encoder, memory
+    attention and memory encoder (compiled on the first frames, so the warm-up holds the compile)."""
     from sam2.build_sam import build_sam2, build_sam2_video_predictor
 
     size = _size(spec, resolution)
-    builder = build_sam2_video_predictor if purpose == "video" else build_sam2
     overrides = [] if size == 1024 else [f"++model.image_size={size}"]
-    return builder(spec.config["config"], None, device="cpu", hydra_overrides_extra=overrides)
+    if purpose == "video":
+        return build_sam2_video_predictor(spec.config["config"], None, device="cpu", hydra_overrides_extra=overrides,
+                                          vos_optimized=vos_optimized)
+    return build_sam2(spec.config["config"], None, device="cpu", hydra_overrides_extra=overrides)
 
 
 def _size(spec: ModelSpec, resolution: tuple[int, ...] | None) -> int:
@@ -34,10 +39,13 @@ def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     notes = []
     if size != spec.default_resolution[0]:
         notes.append(f"model resolution {size} differs from the published {spec.default_resolution[0]}")
+    if options.vos_optimized and options.purpose == "video":
+        notes.append("vos_optimized: sam2 compiles the video predictor on its first frames (warm-up holds the "
+                     "compile time)")
 
     weights, found = W.resolve_checkpoint(options, spec.name, spec.config["checkpoint"], spec.config["hf_id"])
     # Build on the CPU, load weights, then move: the same order as sam2's own builder.
-    module = build(spec, (size, size), options.purpose)
+    module = build(spec, (size, size), options.purpose, options.vos_optimized and options.purpose == "video")
     W.load_weights(module, weights, found, spec.name)
     module = module.to(options.device).eval()
     return LoadedModel(

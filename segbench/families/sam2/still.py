@@ -22,6 +22,24 @@ def make_predictor(model: torch.nn.Module, size: int, **kwargs: Any):
     return predictor
 
 
+
+
+def encoder_slot(sam: torch.nn.Module) -> Any:
+    """SAM 2.1's image encoder (what set_image and the automatic generator run), whose dict output
+    is flattened to vision_features, then the three positional encodings and three FPN levels."""
+    from segbench.backends.slot import NetworkSlot
+
+    def flatten(out: dict) -> tuple[torch.Tensor, ...]:
+        return (out["vision_features"], *out["vision_pos_enc"], *out["backbone_fpn"])
+
+    def unflatten(t: tuple[torch.Tensor, ...]) -> dict:
+        n = (len(t) - 1) // 2
+        return {"vision_features": t[0], "vision_pos_enc": list(t[1:1 + n]), "backbone_fpn": list(t[1 + n:])}
+
+    return NetworkSlot(sam, "image_encoder", "image_encoder", "image embeddings (vision features, FPN levels)",
+                       flatten, unflatten)
+
+
 class _SamStill(Workload):
     check_inputs = classmethod(lambda cls, options: check_image_inputs(options))
 
@@ -39,6 +57,9 @@ class _SamStill(Workload):
 
     def _batch(self, batch_size: int) -> list[np.ndarray]:
         return [self.images[i % len(self.images)] for i in range(batch_size)]
+
+    def network(self) -> Any:
+        return encoder_slot(self.model.module)
 
     def cost_query(self, batch_size: int) -> Query:
         h, w = self.images[0].shape[:2]
@@ -67,6 +88,9 @@ class SamPrompt(_SamStill):
 
     name = "prompt"
     item_unit = "prompt"
+
+    def network(self) -> Any:
+        return None  # the timed step never runs the encoder (its embedding is cached)
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         image = self.images[0]

@@ -310,6 +310,7 @@ class SamTracking(Workload):
             "steady_from_frame": self.warmup_frames,
             "offload_video_to_cpu": self.options.offload_video_to_cpu,
             "offload_state_to_cpu": self.options.offload_state_to_cpu,
+            "vos_optimized": self.options.vos_optimized,
             "timed": "one step = one frame of propagate_in_video (image encoder once; memory attention, mask "
             "decoder and memory encoder per object), masks thresholded and moved to the host",
             "flops_counted": "per frame: image encoder once + every object's tracking at a full memory bank",

@@ -1,0 +1,198 @@
+"""`segbench tune`: the fastest configuration of one model and workload on this machine that stays
+within a fidelity bound, found by a pruned search and measured by the one harness.
+
+Cheap axes first: the fp32 eager baseline (the library's own call, no autocast or compile), then the
+device's other precisions, then compile and the exported backends at the fastest precision so far,
+then larger batches for the fastest configuration. A trial more than `ABANDON` times slower than the
+best so far is not carried further; a failed trial (a backend not installed, an export that breaks)
+is a row and the search goes on. Every trial is a record in the results file, measured by the plan's
+launcher (the CLI's: a fresh process per trial, so one backend's threads, caches or crash do not
+touch the next trial).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from segbench.bench.observer import Observer, Silent
+from segbench.bench.plan import Plan
+from segbench.records.schema import Record
+
+ABANDON = 1.5  # slower than the best so far by this factor: not tried at other precisions or batches
+BASELINE = ("fp32", "eager", 1)
+_RUNTIME_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+
+
+@dataclass(frozen=True)
+class Bound:
+    max_error: float = 0.02  # relative error of the network's outputs against fp32 eager
+    min_iou: float = 0.99  # mask IoU against fp32 eager, where the outputs are masks
+
+    def admits(self, record: Record) -> bool:
+        f = record.fidelity
+        if not f:  # the fp32 eager reference itself
+            return record.execution_label == "eager" and record.precision == "fp32"
+        if f.get("rel_error") is None or f["rel_error"] > self.max_error:
+            return False
+        return f.get("mask_iou") is None or f["mask_iou"] >= self.min_iou
+
+
+@dataclass
+class Trial:
+    precision: str
+    execution: str
+    batch_size: int
+    stage: str
+    record: Record | None = None
+    verdict: str = ""  # fastest | within bound | outside bound | failed | abandoned | not tried
+
+    @property
+    def per_item_s(self) -> float | None:
+        if self.record is None or self.record.status != "ok":
+            return None
+        return self.record.stats.get("per_item_latency_s", {}).get("median")
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {"precision": self.precision, "execution": self.execution, "batch_size": self.batch_size,
+                "stage": self.stage, "verdict": self.verdict, "per_item_s": self.per_item_s,
+                "status": r.status if r else None, "error": r.error if r else None,
+                "fidelity": r.fidelity if r else {}, "one_off": (r.execution.get("one_off") if r else None),
+                "break_even_items": (r.execution.get("break_even_items") if r else None),
+                "fraction_of_peak": (r.flops.get("fraction_of_peak") if r else None),
+                "record_id": r.id if r else None}
+
+
+@dataclass
+class TuneResult:
+    model: str
+    workload: str
+    bound: Bound
+    trials: list[Trial] = field(default_factory=list)
+    best: Trial | None = None
+    baseline: Trial | None = None
+
+    @property
+    def speedup(self) -> float | None:
+        if not (self.best and self.baseline and self.best.per_item_s and self.baseline.per_item_s):
+            return None
+        return self.baseline.per_item_s / self.best.per_item_s
+
+    def command(self, weights: str, inputs: str = "") -> str | None:
+        """The `segbench run` line that measures the best configuration again (`inputs`: the options
+        that chose the inputs, as given to tune)."""
+        if self.best is None:
+            return None
+        b = self.best
+        parts = ["segbench run", f"-m {self.model}", f"-w {self.workload}", f"--precision {b.precision}",
+                 f"--batch-sizes {b.batch_size}", f"--weights {weights}"]
+        if b.execution.startswith("compile"):
+            parts.append(f"--compile {b.execution.partition(':')[2] or 'default'}")
+        elif b.execution != "eager":
+            parts.append(f"--backend {b.execution}")
+        return " ".join(parts + ([inputs] if inputs else []))
+
+    def to_dict(self, weights: str, inputs: str = "") -> dict[str, Any]:
+        best = self.best
+        return {
+            "model": self.model, "workload": self.workload,
+            "bound": {"max_error": self.bound.max_error, "min_iou": self.bound.min_iou},
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "baseline_means": "fp32 eager at batch 1: the library's own call without autocast or compile",
+            "best": best.to_dict() if best else None,
+            "speedup_vs_baseline": self.speedup,
+            "fraction_of_peak": best.record.flops.get("fraction_of_peak") if best and best.record else None,
+            "command": self.command(weights, inputs),
+            "trials": [t.to_dict() for t in self.trials],
+        }
+
+
+def installed_backends() -> list[str]:
+    return [name for name, module in _RUNTIME_MODULES.items() if importlib.util.find_spec(module) is not None]
+
+
+def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: float = 10.0,
+         batch_sizes: tuple[int, ...] = (1, 2, 4), compile_trials: bool = True, observer: Observer | None = None,
+         clock: Callable[[], float] = time.monotonic) -> TuneResult:
+    """Search the configurations of the plan's one model and workload; every trial appended to `output`."""
+    from segbench.bench.plan import validate
+
+    device = validate(plan)
+    observer = observer or Silent()
+    model, workload = plan.models[0], plan.workloads[0]
+    result = TuneResult(model, workload, bound)
+    deadline = clock() + minutes * 60
+
+    def run(precision: str, execution: str, batch: int, stage: str) -> Trial:
+        trial = Trial(precision, execution, batch, stage)
+        result.trials.append(trial)
+        if clock() > deadline:
+            trial.verdict = "not tried"
+            return trial
+        one = replace(plan, precisions=[precision], executions=[execution], batch_sizes=[batch])
+        from segbench.bench.runner import execute
+
+        records = execute(one, output, observer)
+        trial.record = records[-1] if records else None
+        _judge(trial, result, bound)
+        return trial
+
+    result.baseline = run(*BASELINE, "baseline")
+    # fp16 autocast on a CPU is not a speed path PyTorch offers; bf16 is.
+    others = [p for p in ("bf16", "fp16") if _usable(device, p) and (device.type != "cpu" or p == "bf16")]
+    _pick(result, bound)
+    for precision in others:
+        run(precision, "eager", 1, "precision")
+        _pick(result, bound)
+    fastest_precision = result.best.precision if result.best else "fp32"
+    # Installed runtimes first; one that is missing still gets its (failed) row, so the table says why.
+    executions = (["compile"] if compile_trials else []) + installed_backends() + \
+        [b for b in _RUNTIME_MODULES if b not in installed_backends()]
+    for execution in executions:
+        precision = "fp32" if execution == "onnxruntime" else fastest_precision
+        run(precision, execution, 1, "execution")
+        _pick(result, bound)
+    if result.best is not None:
+        base = result.best
+        for batch in [b for b in batch_sizes if b > 1]:
+            trial = run(base.precision, base.execution, batch, "batch")
+            _pick(result, bound)
+            if trial.per_item_s is None or trial.verdict != "within bound" or trial is not result.best:
+                break  # out of memory, or no faster per item: larger batches will not be either
+    _pick(result, bound)
+    if result.best is not None:
+        result.best.verdict = "fastest"
+    return result
+
+
+def _usable(device: Any, precision: str) -> bool:
+    from segbench.errors import InputError
+    from segbench.measure.device import check_precision
+
+    try:
+        check_precision(device, precision)
+    except InputError:
+        return False
+    return True
+
+
+def _judge(trial: Trial, result: TuneResult, bound: Bound) -> None:
+    r = trial.record
+    if r is None or r.status != "ok":
+        trial.verdict = "failed"
+        return
+    trial.verdict = "within bound" if bound.admits(r) else "outside bound"
+    best = result.best
+    if trial.verdict == "within bound" and best is not None and best.per_item_s and trial.per_item_s \
+            and trial.per_item_s > ABANDON * best.per_item_s:
+        trial.verdict = f"abandoned ({trial.per_item_s / best.per_item_s:.1f}x the best)"
+
+
+def _pick(result: TuneResult, bound: Bound) -> None:
+    within = [t for t in result.trials if t.verdict in ("within bound", "fastest") and t.per_item_s]
+    result.best = min(within, key=lambda t: t.per_item_s) if within else None
