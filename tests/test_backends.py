@@ -84,7 +84,14 @@ def test_capture_keeps_the_first_calls_and_the_reference_reruns_them():
     for _ in range(6):
         owner.net(torch.randn(1, 3, 8, 8))
     probe.remove()
-    assert len(probe.calls) == 4 and slot.get() is noisy
+    assert len(probe.calls) == 4 and slot.get() is noisy  # the first few calls only
+    probe.calls.clear()
+    probe = Capture(slot)
+    step = probe.first_step_only(lambda: [owner.net(torch.randn(1, 3, 8, 8)) for _ in range(2)])
+    for _ in range(3):
+        step()
+    probe.remove()
+    assert len(probe.calls) == 2  # the first (warm-up) step's calls: nothing copied in a timed one
     slot.set(net)
     result = check(probe, torch.device("cpu"))
     assert 0 < result["rel_error"] < 0.01

@@ -119,6 +119,8 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
                 probe = Capture(slot) if slot is not None else None
                 try:
                     step = workload.prepare(batch_size)
+                    if probe is not None:
+                        step = probe.first_step_only(step)
                     with telemetry or contextlib.nullcontext():
                         measurement = measure(step, Timer(device), settings, on_sample=ctx.observer.sample)
                 finally:

@@ -7,6 +7,7 @@ accuracy claim; with pretrained weights the mask IoU is the figure that matters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -23,11 +24,21 @@ class Capture(torch.nn.Module):
         super().__init__()
         self.slot, self.module = slot, slot.get()
         self.calls: list[tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]] = []
+        self.active = True
         slot.set(self)
+
+    def first_step_only(self, step: Callable[[], Any]) -> Callable[[], Any]:
+        """`step`, capturing during its first call only (a warm-up one), so no copy lands in a timed sample."""
+        def once() -> Any:
+            try:
+                return step()
+            finally:
+                self.active = False
+        return once
 
     def forward(self, *args: Any) -> Any:
         out = self.module(*args)
-        if len(self.calls) < MAX_CALLS:
+        if self.active and len(self.calls) < MAX_CALLS:
             self.calls.append((tuple(a.detach().cpu().clone() for a in args),
                                tuple(t.detach().float().cpu() for t in self.slot.flatten(out))))
         return out
