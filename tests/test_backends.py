@@ -128,7 +128,9 @@ def test_exported_backends_are_recorded_with_one_off_cost_break_even_and_fidelit
         assert r.execution["eager_per_item_s"] == by["eager"].stats["per_item_latency_s"]["median"]
         assert "break_even_items" in r.execution
     assert by["onnxruntime"].execution["one_off"]["cached"] is False
-    assert by["openvino"].execution["one_off"]["cached"] is True  # the same export, from the cache
+    cached = by["openvino"].execution["one_off"]
+    assert cached["cached"] is True  # the same export, from the cache: only the load is paid again
+    assert cached["seconds"] == pytest.approx(cached["load_s"]) and cached["export_s"] > 0
     assert list((tmp_path / "cache" / "exports").glob("*.onnx"))
 
 
@@ -185,6 +187,13 @@ def test_tune_picks_the_fastest_configuration_within_the_bound_and_says_how_to_r
     if best["fidelity"]:
         assert best["fidelity"]["rel_error"] <= 0.02 and best["fidelity"]["mask_iou"] >= 0.99
     assert data["speedup_vs_baseline"] == pytest.approx(trials[0]["per_item_s"] / best["per_item_s"])
+    ort = next(t for t in trials if t["execution"] == "onnxruntime")  # fp32, beside the fp32 eager baseline
+    assert ort["one_off"]["seconds"] > 0
+    saved = trials[0]["per_item_s"] - ort["per_item_s"]
+    if saved > 0:  # paid back after one-off / saved-per-volume volumes; never when it is not faster
+        assert ort["break_even_items"] == pytest.approx(ort["one_off"]["seconds"] / saved)
+    else:
+        assert ort["break_even_items"] is None
     cmd = data["command"]
     assert cmd.startswith("segbench run -m monai-unet -w volume") and "--volume 64x64x32 --roi 32x32x32" in cmd
     assert f"--batch-sizes {best['batch_size']}" in cmd

@@ -139,6 +139,7 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
 
         records = execute(one, output, observer)
         trial.record = records[-1] if records else None
+        _break_even(trial, result.trials)
         _judge(trial, result, bound)
         return trial
 
@@ -168,6 +169,22 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
     if result.best is not None:
         result.best.verdict = "fastest"
     return result
+
+
+def _break_even(trial: Trial, trials: list[Trial]) -> None:
+    """Each trial is its own plan, so its worker saw no eager run: the break-even against the eager
+    trial of the same precision and batch is counted here (in the result; the record file holds the
+    worker's)."""
+    r = trial.record
+    one_off = (r.execution.get("one_off") or {}).get("seconds") if r else None
+    if one_off is None or trial.per_item_s is None:
+        return
+    base = next((t.per_item_s for t in trials if t.execution == "eager" and t.per_item_s is not None
+                 and (t.precision, t.batch_size) == (trial.precision, trial.batch_size)), None)
+    if base is not None:
+        saved = base - trial.per_item_s
+        r.execution["eager_per_item_s"] = base
+        r.execution["break_even_items"] = one_off / saved if saved > 0 else None
 
 
 def _usable(device: Any, precision: str) -> bool:

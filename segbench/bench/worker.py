@@ -76,8 +76,9 @@ def _failed_setup(ctx: Context, model_name: str, workloads: list[str], failure: 
     release_memory()
     for workload in workloads:
         for precision in precisions(ctx.plan, ctx.device):
-            yield Measured(failed_record(ctx, model_name, workload, precision, min(ctx.plan.batch_sizes), "oom",
-                                         f"while {during}: {failure}"))
+            for execution in eager_first(ctx.plan.executions):
+                yield Measured(failed_record(ctx, model_name, workload, precision, min(ctx.plan.batch_sizes), "oom",
+                                             f"while {during}: {failure}", execution))
     ctx.observer.note(f"{model_name}: out of memory while {during}; skipped {', '.join(workloads)}")
 
 

@@ -40,7 +40,7 @@ class Capture(torch.nn.Module):
         out = self.module(*args)
         if self.active and len(self.calls) < MAX_CALLS:
             self.calls.append((tuple(a.detach().cpu().clone() for a in args),
-                               tuple(t.detach().float().cpu() for t in self.slot.flatten(out))))
+                               tuple(t.detach().float().cpu().clone() for t in self.slot.flatten(out))))
         return out
 
     def remove(self) -> None:
