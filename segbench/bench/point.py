@@ -185,12 +185,17 @@ def break_even(ctx: Context, record: Record, execution: Execution) -> None:
     if execution.is_reference:
         ctx.eager_per_item[key] = per_item
         return
+    pay_back(record, per_item, ctx.eager_per_item.get(key))
+
+
+def pay_back(record: Record, per_item: float, eager_per_item: float | None) -> None:
+    """Items until the record's one-off cost is paid back by what it saves per item against eager
+    (None: never, it is not faster); nothing without a one-off cost or an eager time to compare."""
     one_off = record.execution.get("one_off") or {}
-    base = ctx.eager_per_item.get(key)
-    if base is None or not one_off:
+    if eager_per_item is None or not one_off:
         return
-    record.execution["eager_per_item_s"] = base
-    saved = base - per_item
+    record.execution["eager_per_item_s"] = eager_per_item
+    saved = eager_per_item - per_item
     record.execution["break_even_items"] = one_off["seconds"] / saved if saved > 0 else None
 
 

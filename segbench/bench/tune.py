@@ -152,8 +152,8 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
         _pick(result, bound)
     fastest_precision = result.best.precision if result.best else "fp32"
     # Installed runtimes first; one that is missing still gets its (failed) row, so the table says why.
-    executions = (["compile"] if compile_trials else []) + installed_backends() + \
-        [b for b in _RUNTIME_MODULES if b not in installed_backends()]
+    present = installed_backends()
+    executions = (["compile"] if compile_trials else []) + present + [b for b in _RUNTIME_MODULES if b not in present]
     for execution in executions:
         precision = "fp32" if execution == "onnxruntime" else fastest_precision
         run(precision, execution, 1, "execution")
@@ -175,16 +175,13 @@ def _break_even(trial: Trial, trials: list[Trial]) -> None:
     """Each trial is its own plan, so its worker saw no eager run: the break-even against the eager
     trial of the same precision and batch is counted here (in the result; the record file holds the
     worker's)."""
-    r = trial.record
-    one_off = (r.execution.get("one_off") or {}).get("seconds") if r else None
-    if one_off is None or trial.per_item_s is None:
+    from segbench.bench.point import pay_back
+
+    if trial.record is None or trial.per_item_s is None:
         return
     base = next((t.per_item_s for t in trials if t.execution == "eager" and t.per_item_s is not None
                  and (t.precision, t.batch_size) == (trial.precision, trial.batch_size)), None)
-    if base is not None:
-        saved = base - trial.per_item_s
-        r.execution["eager_per_item_s"] = base
-        r.execution["break_even_items"] = one_off / saved if saved > 0 else None
+    pay_back(trial.record, trial.per_item_s, base)
 
 
 def _usable(device: Any, precision: str) -> bool:
