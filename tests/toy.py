@@ -51,9 +51,27 @@ class ToyWorkload(Workload):
     sleep_s, abort_at_batch (the process dies of SIGABRT, as a crashing CUDA library would)."""
 
     name = "image"
+    official_loop = "the toy library's own loop (config: official_sleep_s)"
+
+    def official(self, batch_size: int) -> Callable[[], Any] | None:
+        seconds = self.model.spec.config.get("official_sleep_s")
+        if seconds is None:
+            return None
+        import time
+
+        return lambda: time.sleep(seconds)
+
+    def network(self) -> Any:
+        """The Linear, when the config asks for a slot (`slot: True`): bf16 points are then checked."""
+        if not self.model.spec.config.get("slot"):
+            return None
+        from segbench.backends.slot import NetworkSlot
+
+        return NetworkSlot(self.model, "module", "toy", "toy outputs")
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         cfg = self.model.spec.config
+        self.prepared_options = self.options  # what the point measured with (the offload axis swaps them)
         if cfg.get("abort_at_batch") == batch_size:
             def step() -> None:
                 os.abort()
@@ -68,6 +86,9 @@ class ToyWorkload(Workload):
             return step
         calls = {"n": 0}
         x = torch.ones(batch_size, 8)
+        # sleep_by_precision: {"bf16": s} sleeps that long per step under bf16 autocast instead of sleep_s
+        autocast_on = torch.is_autocast_enabled("cpu")
+        precision_sleep = (cfg.get("sleep_by_precision") or {}).get("bf16") if autocast_on else None
 
         def step() -> None:
             calls["n"] += 1
@@ -76,10 +97,10 @@ class ToyWorkload(Workload):
             if cfg.get("alloc_mb"):
                 buf = torch.empty(int(cfg["alloc_mb"] * 2**20 * batch_size), dtype=torch.uint8)
                 buf.fill_(1)
-            if cfg.get("sleep_s"):
+            if cfg.get("sleep_s") or precision_sleep:
                 import time
 
-                time.sleep(cfg["sleep_s"])
+                time.sleep(precision_sleep or cfg["sleep_s"])
             self.model.module(x)
 
         return step
@@ -88,14 +109,23 @@ class ToyWorkload(Workload):
         return Query(self.model.spec.name, self.name, batch_size=batch_size)
 
 
+class ToyVideo(ToyWorkload):
+    """The toy step as a video workload (what the offload axis applies to)."""
+
+    name = "video"
+    purpose = "video"
+    item_unit = "frame"
+    network = Workload.network  # like SAM 2.1's video predictor: no single network to replace or compare
+
+
 def spec(name: str, config: dict[str, Any] | None = None, rank: int = 1) -> ModelSpec:
-    return ModelSpec(name, "toy", ("image",), (8, 8), "toy model for tests", tasks=("promptable",),
+    return ModelSpec(name, "toy", ("image", "video"), (8, 8), "toy model for tests", tasks=("promptable",),
                      quality=Quality(rank, "toy"), config=dict(config or {}))
 
 
 def family(*specs: ModelSpec) -> Family:
     return Family(name="toy", title="toy", models=tuple(specs), packages=(), loading="tests.toy",
-                  workloads={"image": "tests.toy:ToyWorkload"}, cost="tests.toy")
+                  workloads={"image": "tests.toy:ToyWorkload", "video": "tests.toy:ToyVideo"}, cost="tests.toy")
 
 
 # What worker processes see through $SEGBENCH_FAMILIES=tests.toy.

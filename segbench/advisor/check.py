@@ -46,6 +46,7 @@ class CheckRequest:
     epochs: int | None = None  # the small model's fine-tuning epochs in the two-paths advice
     label_seconds: float | None = None  # a person's seconds per image in it
     compiled: bool = False
+    backend: str = "eager"  # eager | onnxruntime | openvino: an exported graph, at its measured ratio to eager
     from_results: tuple[str, ...] = ()
     scope: str = "predictor"
     classes: int | None = None
@@ -100,13 +101,15 @@ def check(req: CheckRequest) -> CheckResult:
     query = build_query(req.model, req.workload, precision, resolution=req.resolution, batch_size=req.batch_size,
                         volume=req.volume, frames=req.frames, aggregate_on=req.aggregate_on,
                         offload_video_to_cpu=req.offload_video_to_cpu, classes=req.classes)
-    compiled = "full" if req.compiled else "none"
     params, loo = fitted()
     scale, scaled_from = 1.0, None
     if req.from_results:
         from segbench.advisor.fromresults import scale_from_results
 
         scale, scaled_from = scale_from_results(req.from_results, query, match.spec, params)
+    compiled, execution = _execution(req, match.spec, query.precision)
+    if execution.get("ratio"):
+        scale *= execution["ratio"]
     ev = evaluate(match.spec, query, params=params, compiled=compiled, scale=scale, targets=req.targets,
                   scope=req.scope)
     basis = basis_for(ev, loo, compiled)
@@ -114,10 +117,39 @@ def check(req: CheckRequest) -> CheckResult:
         ev.risks.append(Risk("unverified", unverified(match.spec)))
     if scaled_from:
         basis["scaled_from"] = scaled_from
+    if execution:
+        basis["execution"] = execution
     paths = paths_for(ev, req.dataset_images, params, req.epochs, req.label_seconds)
     if paths:
         basis["two_paths"] = paths.to_dict()
     return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params, paths=paths))
+
+
+def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str) -> tuple[str, dict[str, Any]]:
+    """(the roofline's compile level, the measured execution ratio applied, if any, and its basis)."""
+    from segbench.advisor.model.executions import ratio_for, ratios_from_records
+
+    label = "compile" if req.compiled else req.backend
+    if label == "eager":
+        return "none", {}
+    if req.compiled and req.backend != "eager":
+        raise InputError("--compile applies to eager PyTorch: an exported --backend is compiled by its own runtime")
+    kind = "gpu" if isinstance(spec, GPUSpec) else "cpu"
+    own = []
+    if req.from_results:
+        from segbench.records.store import read_records
+
+        own = ratios_from_records(read_records(req.from_results), ", ".join(req.from_results))
+    applied = ratio_for(label, kind, req.model, req.workload, precision, own)
+    if applied is not None:
+        return "none", applied
+    if req.compiled:  # the roofline's compiled parameter, fitted to published compiled runs
+        return "full", {"execution": label, "ratio": None,
+                        "note": f"no compiled run measured on a {kind}: the roofline's compiled parameter "
+                                "(fitted to published compiled runs) applies"}
+    return "none", {"execution": label, "ratio": None,
+                    "note": f"{label} was never measured on a {kind} here: predicted as eager PyTorch "
+                            "(measure it with segbench tune or run --backend, then check --from those records)"}
 
 
 def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:

@@ -68,7 +68,9 @@ def scale_from_results(paths: tuple[str, ...], query: Query, target: GPUSpec | C
                        params: Params) -> tuple[float, dict[str, Any]]:
     """(factor for the target's time per item, the basis to show) from the best matching record."""
     records = [r for r in read_records(paths) if r.status == "ok" and r.kind == "run"]
-    same = [r for r in records if r.model == query.model and r.workload == query.workload]
+    # Eager runs only: a compiled or exported record scales by its own ratio (check --compile/--backend).
+    same = [r for r in records if r.model == query.model and r.workload == query.workload
+            and r.execution_label == "eager"]
     if not same:
         have = sorted({f"{r.model}/{r.workload}" for r in records}) or ["no successful records"]
         raise InputError(f"--from: no successful {query.model} {query.workload} run in {', '.join(paths)} "

@@ -38,7 +38,7 @@ def wrapper_for(execution: Execution, original: torch.nn.Module, model_name: str
 def installed(execution: Execution, slot: NetworkSlot | None, model_name: str, workload: str, precision: str,
               device: torch.device) -> Iterator[Installed]:
     """The slot holds the configuration's network inside the block and its own network after it."""
-    if execution.is_reference:
+    if not execution.replaces_network:
         yield Installed()
         return
     if slot is None:

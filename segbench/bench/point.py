@@ -5,6 +5,7 @@ the statistics, FLOPs and telemetry after. The worker sweeps points with it; soa
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,9 +103,33 @@ def load_for(ctx: Context, model_name: str, purpose: str):
 
 def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int,
                   execution_label: str = "eager") -> Measured:
-    plan, device = ctx.plan, ctx.device
     execution = parse_execution(execution_label)
+    with _offloaded(workload, execution):
+        return _measure_point(ctx, workload, precision, batch_size, execution)
+
+
+@contextlib.contextmanager
+def _offloaded(workload: Workload, execution: Execution) -> Any:
+    """The point's offload flags in the workload's options while it is measured (an axis of the sweep;
+    the workload serves the other points with its own)."""
+    if execution.offload == "none" or workload.purpose != "video":  # the latter: an error row (_step)
+        yield
+        return
+    video, state = execution.offload_flags
+    kept = workload.options
+    workload.options = dataclasses.replace(kept, offload_video_to_cpu=video, offload_state_to_cpu=state)
+    try:
+        yield
+    finally:
+        workload.options = kept
+
+
+def _measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int,
+                   execution: Execution) -> Measured:
+    plan, device = ctx.plan, ctx.device
     record = new_record(ctx, workload, precision, batch_size, execution)
+    if execution.is_official and workload.official_loop:
+        record.params["timed"] = workload.official_loop
     settings = workload.settings_for(plan.settings)
     shown = "" if execution.is_reference else f" {execution.label}"
     ctx.observer.point_started(f"{record.model} {workload.name} {precision}{shown} b{batch_size}", settings.min_iters,
@@ -114,11 +139,13 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
     telemetry = sampler_for(device, plan.telemetry_interval_s) if plan.telemetry_interval_s else None
     try:
         with ram_ceiling(plan.max_ram_bytes), peak, _grad_mode(workload), autocast(device, precision):
-            slot = workload.network() if not execution.is_reference or precision != "fp32" else None
+            # Fidelity where the numbers may differ from fp32 eager: another precision or network.
+            checked = execution.replaces_network or (precision != "fp32" and not execution.is_official)
+            slot = workload.network() if checked else None
             with installed(execution, slot, record.model, workload.name, precision, device) as inst:
                 probe = Capture(slot) if slot is not None else None
                 try:
-                    step = workload.prepare(batch_size)
+                    step = _step(workload, batch_size, execution)
                     if probe is not None:
                         step = probe.first_step_only(step)
                     with telemetry or contextlib.nullcontext():
@@ -155,6 +182,19 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
         fill_flops(ctx, record, workload)
     break_even(ctx, record, execution)
     return Measured(record, telemetry_of(record, telemetry, ctx.observer))
+
+
+def _step(workload: Workload, batch_size: int, execution: Execution) -> Any:
+    if execution.offload != "none" and workload.purpose != "video":
+        raise BackendUnavailable(f"{workload.model.spec.name} {workload.name}: --offload applies to SAM 2.1's "
+                                 "video predictor (video, and volume propagated as slices)")
+    if not execution.is_official:
+        return workload.prepare(batch_size)
+    step = workload.official(batch_size)
+    if step is None:
+        raise BackendUnavailable(f"{workload.model.spec.name} {workload.name}: no official loop to time "
+                                 "(offered for SAM 2.1 image and video and the sliding-window volumes)")
+    return step
 
 
 FIDELITY_NOTE = {"random": "random weights: a numerics check of the backend, not an accuracy claim",

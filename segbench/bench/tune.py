@@ -1,8 +1,9 @@
 """`segbench tune`: the fastest configuration of one model and workload on this machine that stays
 within a fidelity bound, found by a pruned search and measured by the one harness.
 
-Cheap axes first: the fp32 eager baseline (the library's own call, no autocast or compile), then the
-device's other precisions, then compile and the exported backends at the fastest precision so far,
+Cheap axes first: the fp32 eager baseline (segbench's step, no autocast or compile) and, where the
+workload has one, the model library's own README loop at fp32 (`official`: what a user's script
+experiences, the figure the speed-up is stated against), then the device's other precisions, then compile and the exported backends at the fastest precision so far,
 then larger batches for the fastest configuration. A trial more than `ABANDON` times slower than the
 best so far is not carried further; a failed trial (a backend not installed, an export that breaks)
 is a row and the search goes on. Every trial is a record in the results file, measured by the plan's
@@ -35,8 +36,12 @@ class Bound:
 
     def admits(self, record: Record) -> bool:
         f = record.fidelity
-        if not f:  # the fp32 eager reference itself
-            return record.execution_label == "eager" and record.precision == "fp32"
+        if not f:  # fp32 eager PyTorch, the reference's own arithmetic (offloaded or not)
+            from segbench.backends.execution import parse_execution
+
+            e = parse_execution(record.execution_label)
+            return (record.precision == "fp32" and (e.backend, e.compile) == ("eager", "off")
+                    and not record.params.get("vos_optimized"))
         if f.get("rel_error") is None or f["rel_error"] > self.max_error:
             return False
         return f.get("mask_iou") is None or f["mask_iou"] >= self.min_iou
@@ -49,7 +54,9 @@ class Trial:
     batch_size: int
     stage: str
     record: Record | None = None
-    verdict: str = ""  # fastest | within bound | outside bound | failed | abandoned | not tried
+    # fastest | within bound | outside bound | unchecked | failed | abandoned | not tried | not offered
+    verdict: str = ""
+    vos_optimized: bool = False  # video: sam2's own compiled video predictor
 
     @property
     def per_item_s(self) -> float | None:
@@ -60,7 +67,7 @@ class Trial:
     def to_dict(self) -> dict[str, Any]:
         r = self.record
         return {"precision": self.precision, "execution": self.execution, "batch_size": self.batch_size,
-                "stage": self.stage, "verdict": self.verdict, "per_item_s": self.per_item_s,
+                "vos_optimized": self.vos_optimized, "stage": self.stage, "verdict": self.verdict, "per_item_s": self.per_item_s,
                 "status": r.status if r else None, "error": r.error if r else None,
                 "fidelity": r.fidelity if r else {}, "one_off": (r.execution.get("one_off") if r else None),
                 "break_even_items": (r.execution.get("break_even_items") if r else None),
@@ -76,12 +83,15 @@ class TuneResult:
     trials: list[Trial] = field(default_factory=list)
     best: Trial | None = None
     baseline: Trial | None = None
+    official: Trial | None = None  # the library's own loop at fp32, where the workload has one
 
     @property
     def speedup(self) -> float | None:
-        if not (self.best and self.baseline and self.best.per_item_s and self.baseline.per_item_s):
-            return None
-        return self.baseline.per_item_s / self.best.per_item_s
+        return _ratio(self.baseline, self.best)
+
+    @property
+    def speedup_vs_official(self) -> float | None:
+        return _ratio(self.official, self.best)
 
     def command(self, weights: str, inputs: str = "") -> str | None:
         """The `segbench run` line that measures the best configuration again (`inputs`: the options
@@ -91,10 +101,17 @@ class TuneResult:
         b = self.best
         parts = ["segbench run", f"-m {self.model}", f"-w {self.workload}", f"--precision {b.precision}",
                  f"--batch-sizes {b.batch_size}", f"--weights {weights}"]
-        if b.execution.startswith("compile"):
-            parts.append(f"--compile {b.execution.partition(':')[2] or 'default'}")
-        elif b.execution != "eager":
-            parts.append(f"--backend {b.execution}")
+        from segbench.backends.execution import parse_execution
+
+        e = parse_execution(b.execution)
+        if e.compile != "off":
+            parts.append(f"--compile {e.compile}")
+        elif e.backend != "eager":
+            parts.append(f"--backend {e.backend}")
+        if e.offload != "none":
+            parts.append(f"--offload {e.offload}")
+        if b.vos_optimized:
+            parts.append("--vos-optimized")
         return " ".join(parts + ([inputs] if inputs else []))
 
     def to_dict(self, weights: str, inputs: str = "") -> dict[str, Any]:
@@ -106,10 +123,20 @@ class TuneResult:
             "baseline_means": "fp32 eager at batch 1: the library's own call without autocast or compile",
             "best": best.to_dict() if best else None,
             "speedup_vs_baseline": self.speedup,
+            "official": self.official.to_dict() if self.official else None,
+            "official_means": self.official.record.params.get("timed") if self.official and self.official.record
+            else None,
+            "speedup_vs_official": self.speedup_vs_official,
             "fraction_of_peak": best.record.flops.get("fraction_of_peak") if best and best.record else None,
             "command": self.command(weights, inputs),
             "trials": [t.to_dict() for t in self.trials],
         }
+
+
+def _ratio(slow: Trial | None, fast: Trial | None) -> float | None:
+    if not (slow and fast and slow.per_item_s and fast.per_item_s):
+        return None
+    return slow.per_item_s / fast.per_item_s
 
 
 def installed_backends() -> list[str]:
@@ -128,22 +155,31 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
     result = TuneResult(model, workload, bound)
     deadline = clock() + minutes * 60
 
-    def run(precision: str, execution: str, batch: int, stage: str) -> Trial:
-        trial = Trial(precision, execution, batch, stage)
+    facts = _facts(model, workload)
+
+    def run(precision: str, execution: str, batch: int, stage: str, vos: bool = False) -> Trial:
+        trial = Trial(precision, execution, batch, stage, vos_optimized=vos)
         result.trials.append(trial)
         if clock() > deadline:
             trial.verdict = "not tried"
             return trial
-        one = replace(plan, precisions=[precision], executions=[execution], batch_sizes=[batch])
+        one = replace(plan, precisions=[precision], executions=[execution], batch_sizes=[batch],
+                      options=replace(plan.options, vos_optimized=vos))
         from segbench.bench.runner import execute
 
         records = execute(one, output, observer)
         trial.record = records[-1] if records else None
         _break_even(trial, result.trials)
-        _judge(trial, result, bound)
+        _judge(trial, result, bound, checkable=facts["network"])
         return trial
 
+    def skipped(precision: str, execution: str, stage: str, why: str) -> None:
+        result.trials.append(Trial(precision, execution, 1, stage, verdict=why))
+
     result.baseline = run(*BASELINE, "baseline")
+    if facts["official"]:
+        result.official = run("fp32", "official", 1, "official")
+        result.official.verdict = "reference" if result.official.per_item_s else "failed"
     # fp16 autocast on a CPU is not a speed path PyTorch offers; bf16 is.
     others = [p for p in ("bf16", "fp16") if _usable(device, p) and (device.type != "cpu" or p == "bf16")]
     _pick(result, bound)
@@ -156,12 +192,18 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
     executions = (["compile"] if compile_trials else []) + present + [b for b in _RUNTIME_MODULES if b not in present]
     for execution in executions:
         precision = "fp32" if execution == "onnxruntime" else fastest_precision
+        if not facts["network"]:
+            skipped(precision, execution, "execution", "not offered (no single network for it to replace)")
+            continue
         run(precision, execution, 1, "execution")
         _pick(result, bound)
-    if result.best is not None:
+    if facts["video"]:
+        _video_trials(run, skipped, fastest_precision, device, compile_trials)
+        _pick(result, bound)
+    if result.best is not None and not facts["video"]:  # a clip's batch is its objects: the job, not a knob
         base = result.best
         for batch in [b for b in batch_sizes if b > 1]:
-            trial = run(base.precision, base.execution, batch, "batch")
+            trial = run(base.precision, base.execution, batch, "batch", base.vos_optimized)
             _pick(result, bound)
             if trial.per_item_s is None or trial.verdict != "within bound" or trial is not result.best:
                 break  # out of memory, or no faster per item: larger batches will not be either
@@ -184,6 +226,32 @@ def _break_even(trial: Trial, trials: list[Trial]) -> None:
     pay_back(trial.record, trial.per_item_s, base)
 
 
+def _video_trials(run: Callable[..., Trial], skipped: Callable[..., None], precision: str, device: Any,
+                  compile_trials: bool) -> None:
+    """sam2's own compiled video predictor, then (on a GPU) where the frames and memory bank live."""
+    if compile_trials:
+        run(precision, "eager", 1, "vos_optimized", vos=True)
+    else:
+        skipped(precision, "eager", "vos_optimized", "not tried (--no-compile)")
+    for offload in ("video", "state", "both"):
+        label = f"eager+offload:{offload}"
+        if device.type == "cuda":
+            run(precision, label, 1, "offload")
+        else:
+            skipped(precision, label, "offload", "not tried (on a CPU the frames and the bank are in host RAM anyway)")
+
+
+def _facts(model: str, workload: str) -> dict[str, bool]:
+    """What the workload offers: an official loop, a network slot (compile/backends, fidelity), a clip."""
+    from segbench.families.registry import workload_class
+    from segbench.workloads.base import Workload
+
+    cls = workload_class(workload, model)
+    return {"official": bool(cls is not None and cls.official_loop),
+            "network": cls is None or cls.network is not Workload.network,
+            "video": cls is not None and cls.purpose == "video"}
+
+
 def _usable(device: Any, precision: str) -> bool:
     from segbench.errors import InputError
     from segbench.measure.device import check_precision
@@ -195,12 +263,15 @@ def _usable(device: Any, precision: str) -> bool:
     return True
 
 
-def _judge(trial: Trial, result: TuneResult, bound: Bound) -> None:
+def _judge(trial: Trial, result: TuneResult, bound: Bound, checkable: bool = True) -> None:
     r = trial.record
     if r is None or r.status != "ok":
         trial.verdict = "failed"
         return
-    trial.verdict = "within bound" if bound.admits(r) else "outside bound"
+    if bound.admits(r):
+        trial.verdict = "within bound"
+    else:  # no fidelity on a workload without a network to compare: not known to be faithful
+        trial.verdict = "outside bound" if r.fidelity or checkable else "unchecked (no network to compare)"
     best = result.best
     if trial.verdict == "within bound" and best is not None and best.per_item_s and trial.per_item_s \
             and trial.per_item_s > ABANDON * best.per_item_s:

@@ -115,6 +115,8 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--images-per-hour", type=float, default=None, help="Flag `slow` below this throughput.")
 @job_options
 @click.option("--compile", "compiled", is_flag=True, help="Predict with torch.compile (fewer launches, fused kernels).")
+@click.option("--backend", type=click.Choice(["eager", "onnxruntime", "openvino"]), default="eager", show_default=True,
+              help="Predict an exported graph at its ratio to eager measured on this device kind (profile or --from).")
 @click.option("--scope", type=click.Choice(SCOPES), default="predictor",
               show_default=True, help="What the time covers: the model's forward alone; the library call a user "
               "makes (pre/post-processing and copies); or that plus reading the files.")
@@ -125,8 +127,8 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 def check(gpu: str, model: str | None, workload: str, resolution: str | None, batch_size: int, precision: str,
           volume_shape: str | None, frames: int | None, aggregate_on: str, offload_video_to_cpu: bool,
           target_fps: float | None, target_latency_ms: float | None, images_per_hour: float | None,
-          dataset_images: int | None, epochs: int | None, label_seconds: float | None, compiled: bool, scope: str,
-          classes: int | None, from_results: tuple[str, ...], as_json: bool) -> None:
+          dataset_images: int | None, epochs: int | None, label_seconds: float | None, compiled: bool, backend: str,
+          scope: str, classes: int | None, from_results: tuple[str, ...], as_json: bool) -> None:
     """Will MODEL run WORKLOAD on GPU, how fast, and what could go wrong?"""
     from segbench.advisor.check import CheckRequest, Targets
     from segbench.advisor.check import check as run_check
@@ -138,7 +140,8 @@ def check(gpu: str, model: str | None, workload: str, resolution: str | None, ba
         batch_size=batch_size, precision=_precision(precision), volume=_volume(volume_shape), frames=frames,
         aggregate_on=aggregate_on, offload_video_to_cpu=offload_video_to_cpu,
         targets=Targets(target_fps, target_latency_ms, images_per_hour), dataset_images=dataset_images,
-        epochs=epochs, label_seconds=label_seconds, compiled=compiled, from_results=tuple(from_results), scope=scope, classes=classes,
+        epochs=epochs, label_seconds=label_seconds, compiled=compiled, backend=backend,
+        from_results=tuple(from_results), scope=scope, classes=classes,
     )
     result = run_check(req)
     data = result.to_dict()
@@ -174,6 +177,10 @@ def _render_check(data: dict[str, Any]) -> None:
     if "scaled_from" in data["basis"]:
         s = data["basis"]["scaled_from"]
         table.add_row("scaled from", f"{s['measured_ms']} ms measured on {s['measured_on']} (x{s['applied_factor']})")
+    if "execution" in data["basis"]:
+        e = data["basis"]["execution"]
+        table.add_row("execution", f"{e['execution']}: x{e['ratio']} of eager (range {e['range'][0]}-{e['range'][1]}, "
+                      f"{e['points']} measured, {e['matched']})" if e.get("ratio") else f"[yellow]{e['note']}[/]")
     out.print(table)
     _print_lines("risks", [f"{r['code']}: {r['message']}" for r in data["risks"]], "yellow")
     _print_lines("advice", data["advice"])

@@ -13,7 +13,7 @@ from segbench.cli.output import console, emit_json, err_console, fmt_bytes, fmt_
 from segbench.cli.params import BOX, BYTES, CLASSES_OPTION, INT_LIST, MODEL_SIZE, POINT, parse_name_list
 from segbench.errors import EXIT_FAILED, InputError
 from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_shape
-from segbench.workloads.catalog import FULL, QUICK, WORKLOAD_NAMES
+from segbench.workloads.catalog import AUTO_MASKS, FULL, QUICK, WORKLOAD_NAMES
 
 # Options `run` and `soak` share: what to run, on what, with which inputs. One list, two commands.
 SHARED_OPTIONS = [
@@ -84,7 +84,15 @@ SHARED_OPTIONS = [
         type=click.Choice(["relaxed", "default"]),
         default="relaxed",
         show_default=True,
-        help="auto: relaxed filters (realistic post-processing load with random weights) or the generator's own defaults.",
+        help="auto: relaxed filters that keep --auto-masks masks (a stated post-processing load with random weights) "
+        "or the generator's own defaults.",
+    ),
+    click.option(
+        "--auto-masks",
+        type=click.IntRange(1, 100000),
+        default=AUTO_MASKS,
+        show_default=True,
+        help="auto, relaxed: masks kept per image (default: SA-1B's ~100 per image).",
     ),
     click.option(
         "--frames",
@@ -209,8 +217,12 @@ def shared_options(command):
               help="torch.compile the network: off | default | max-autotune, or a comma list to sweep "
               "(compile time is recorded apart from the steady state).")
 @click.option("--backend", "backends", default="eager", show_default=True,
-              help="eager | onnxruntime | openvino, or a comma list: runs the image encoder / network as an "
-              "exported graph (export cached; its time and the break-even count recorded).")
+              help="eager | official | onnxruntime | openvino, or a comma list: runs the image encoder / network as "
+              "an exported graph (export cached; its time and the break-even count recorded); official times the "
+              "model library's own README loop on the same inputs instead of segbench's step.")
+@click.option("--offload", "offloads", default="none", show_default=True,
+              help="video: none | video | state | both, or a comma list to sweep where SAM 2.1's video predictor "
+              "keeps the frames and the memory bank (host RAM for small GPUs): the memory/speed trade as one table.")
 @click.option("--no-flops", is_flag=True, help="Skip counting model FLOPs.")
 @click.option(
     "--launcher",
@@ -300,6 +312,7 @@ def build_plan(kw: dict[str, Any]):
         "points_per_side": kw["points_per_side"],
         "points_per_batch": kw["points_per_batch"],
         "auto_mode": kw["auto_mode"],
+        "auto_masks": kw["auto_masks"],
         "frames": kw["frames"],
         "prompt": kw["prompt"],
         "points": tuple(kw["points"]),
@@ -333,7 +346,8 @@ def build_plan(kw: dict[str, Any]):
         count_flops=not kw.get("no_flops"),
         launcher=kw.get("launcher", "process"),
         executions=executions_from(parse_name_list([kw.get("compile_modes") or "off"]),
-                                   parse_name_list([kw.get("backends") or "eager"])),
+                                   parse_name_list([kw.get("backends") or "eager"]),
+                                   parse_name_list([kw.get("offloads") or "none"])),
     )
 
 

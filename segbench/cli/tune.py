@@ -96,7 +96,7 @@ def _render(result, weights: str, inputs: str) -> None:
         one_off = (r.execution.get("one_off") or {}).get("seconds") if r else None
         share = r.flops.get("fraction_of_peak") if r else None
         verdict = t.verdict if r is None or r.status == "ok" else f"failed: {r.error or r.status}"
-        table.add_row(t.stage, t.precision, t.execution, str(t.batch_size), fmt_seconds(t.per_item_s),
+        table.add_row(t.stage, t.precision, t.execution + (" vos" if t.vos_optimized else ""), str(t.batch_size), fmt_seconds(t.per_item_s),
                       fmt_seconds(one_off) if one_off else "-", fidelity_text(r.fidelity) if r else "-",
                       f"{share:.0%}" if share else "-", verdict)
     console().print(table)
@@ -104,15 +104,22 @@ def _render(result, weights: str, inputs: str) -> None:
     if best is None:
         console().print("[red]no configuration ran within the bound[/]")
         return
-    speedup = result.speedup
+    speedup, official = result.speedup, result.speedup_vs_official
     share = best.record.flops.get("fraction_of_peak")
     console().print(
         f"fastest within {result.bound.max_error:.1%} error"
         + (f" and IoU {result.bound.min_iou:.3f}" if result.bound.min_iou else "")
         + f": {best.precision} {best.execution} batch {best.batch_size}, {fmt_seconds(best.per_item_s)} per item"
+        + (f", {1 / official:.2f}x the time of the official fp32 loop ({official:.2f}x faster)" if official else "")
         + (f", {speedup:.2f}x the fp32 eager batch-1 baseline measured in this run" if speedup else "")
         + (f", {share:.0%} of this machine's measured {best.precision} matmul peak" if share else ""))
     console().print(f"reproduce: [bold]{result.command(weights, inputs)}[/]")
+    unchecked = [t for t in result.trials if t.verdict.startswith("unchecked") and t.per_item_s
+                 and t.per_item_s < best.per_item_s]
+    if unchecked:
+        console().print(f"[yellow]{len(unchecked)} faster configuration(s) could not be checked against fp32 eager "
+                        "(this workload has no single network to compare), so none was picked:[/] "
+                        + ", ".join(f"{t.precision} {t.execution}{' vos' if t.vos_optimized else ''}" for t in unchecked))
     if weights == "random":
         console().print("[yellow]Random weights:[/] the errors are a numerics check of each configuration, "
                         "not an accuracy claim; with pretrained weights the mask IoU is what matters.")

@@ -1,4 +1,4 @@
-"""python -m segbench.maintenance {footprints,calibrate,fit,loo,tables} ..."""
+"""python -m segbench.maintenance {footprints,calibrate,fit,loo,tables,ratios} ..."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     loo = sub.add_parser("loo", help="print the leave-one-out table of the fit in use")
     loo.add_argument("--fresh", action="store_true", help="recompute it now instead of reading the cache")
     sub.add_parser("tables", help="print the README's advisor tables as Markdown")
+    rat = sub.add_parser("ratios", help="execution ratios from run/tune records (execution_ratios.yaml)")
+    rat.add_argument("records", nargs="+", help="results files of segbench tune or run --compile/--backend")
+    rat.add_argument("--out", type=Path, required=True, help="file to write")
     args = parser.parse_args(argv)
 
     if args.tool == "footprints":
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         from segbench.maintenance.tables import print_tables
 
         print_tables()
+    elif args.tool == "ratios":
+        from segbench.maintenance.ratios import write
+
+        print(f"wrote {write(args.records, args.out)}")
     return 0
 
 

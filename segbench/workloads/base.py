@@ -11,7 +11,7 @@ import torch
 from segbench.errors import InputError
 from segbench.families.base import LoadedModel
 from segbench.measure.harness import Measurement, MeasureSettings
-from segbench.workloads.catalog import FULL
+from segbench.workloads.catalog import AUTO_MASKS, FULL
 
 
 @dataclass
@@ -23,7 +23,8 @@ class WorkloadOptions:
     video_size: tuple[int, int] = FULL.video_size  # (h, w) of synthetic frames when source_size is None
     points_per_side: int = FULL.points_per_side  # auto: the point grid of the automatic mask generator
     points_per_batch: int = FULL.points_per_batch  # auto: points decoded per forward of the mask decoder
-    auto_mode: str = "relaxed"  # auto: "default" thresholds or "relaxed" (realistic post-processing load)
+    auto_mode: str = "relaxed"  # auto: "default" thresholds or "relaxed" (a stated post-processing load)
+    auto_masks: int = AUTO_MASKS  # auto, relaxed: masks kept per image (the load of the output stage)
     frames: int = FULL.frames  # video: clip length when synthetic
     prompt: str = "point"  # video/volume-sam: "point" or "box" on the first frame
     points: tuple[tuple[float, float], ...] = ()  # user prompts (x, y) in input pixels; empty: generated
@@ -97,6 +98,15 @@ class Workload(ABC):
     def network(self) -> Any:
         """The `segbench.backends.NetworkSlot` the step calls, which --compile / --backend may replace and
         whose outputs the fidelity check compares; None where the step has no such single network."""
+        return None
+
+    # What `official()` runs, in words (None: the workload offers no official loop).
+    official_loop: str | None = None
+
+    def official(self, batch_size: int) -> Callable[[], Any] | None:
+        """The model library's own documented loop over the same inputs as `prepare(batch_size)`, as a
+        user writes it from the library's README (its `--backend official`), or None where there is
+        none. It is what segbench's step is checked against: the two should agree."""
         return None
 
     def metrics(self, measurement: Measurement) -> dict[str, Any]:

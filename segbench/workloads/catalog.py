@@ -45,6 +45,12 @@ class Defaults:
     overlap: float  # volume: sliding-window overlap (MONAI's default)
 
 
+# Masks an automatic-mask run keeps per image in relaxed mode (`--auto-masks`): SA-1B, made with SAM's
+# automatic generator, holds 1.1B masks on 11M images, about 100 per image.
+AUTO_MASKS = 100
+AUTO_MASKS_SOURCE = ("the N highest-scoring masks kept after relaxed filters; default 100, SA-1B's average per "
+                     "image (1.1B masks / 11M images, Kirillov et al., Segment Anything, ICCV 2023)")
+
 # What a user's job looks like: a 10 s clip at 30 fps at 1080p, a typical abdominal CT series.
 FULL = Defaults(source_size=(768, 1024), video_size=(1080, 1920), frames=300, volume=(512, 512, 200),
                 points_per_side=32, points_per_batch=64, overlap=0.25)

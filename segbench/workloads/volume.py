@@ -170,10 +170,23 @@ class SlidingWindowVolume(Workload):
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         x = self._tensor(self.array)
-        # The sweep's precision, kept for the depth runs in metrics() (they run after the timed block).
-        run: dict[str, Any] = {"batch_size": batch_size, "autocast": _autocast_now(self.device)}
-        self._run = run
+        self._start_run(batch_size)
         return lambda: self._infer(x, batch_size)
+
+    def _start_run(self, batch_size: int) -> None:
+        # The sweep's precision, kept for the depth runs in metrics() (they run after the timed block).
+        self._run = {"batch_size": batch_size, "autocast": _autocast_now(self.device)}
+
+    official_loop = ("MONAI's bare sliding_window_inference(inputs, roi_size, sw_batch_size, model, overlap) "
+                     "with the volume on the device, as MONAI's tutorials call it (its defaults elsewhere)")
+
+    def official(self, batch_size: int) -> Callable[[], Any]:
+        from monai.inferers import sliding_window_inference
+
+        self._start_run(batch_size)
+        x = torch.from_numpy(self.array)[None, None].to(self.device)
+        return lambda: sliding_window_inference(x, self.roi.dhw, batch_size, self.model.module,
+                                                overlap=self.options.overlap)
 
     def network(self) -> Any:
         from segbench.backends.slot import NetworkSlot

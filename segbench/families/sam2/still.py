@@ -10,6 +10,7 @@ import torch
 from segbench.cost.footprint import Query
 from segbench.families.sam2.loading import feature_sizes
 from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
+from segbench.workloads.catalog import AUTO_MASKS_SOURCE
 from segbench.workloads.images import check_image_inputs, images_for
 
 
@@ -79,6 +80,18 @@ class SamImage(_SamStill):
             return lambda: self.predictor.set_image(batch[0])
         return lambda: self.predictor.set_image_batch(batch)
 
+    official_loop = "the sam2 README's loop: a SAM2ImagePredictor of its own, set_image once per image"
+
+    def official(self, batch_size: int) -> Callable[[], Any]:
+        # segbench's batch-1 step is this same call; the loop is here to show that it is.
+        predictor, batch = make_predictor(self.model.module, self.size), self._batch(batch_size)
+
+        def loop() -> None:
+            for image in batch:
+                predictor.set_image(image)
+
+        return loop
+
     def params(self) -> dict[str, Any]:
         return {**super().params(), "timed": "set_image (transforms + image encoder)"}
 
@@ -129,52 +142,97 @@ class SamPrompt(_SamStill):
         return {**super().params(), "timed": "predict(point) + predict(box) on a cached embedding"}
 
 
+def generator_keeping(keep: int | None):
+    """SAM2AutomaticMaskGenerator, or (keep=N) one that keeps only the N highest-scoring masks of each
+    crop after its NMS: the generator has no such option, and what it keeps is what its output stage
+    (RLE decoding, areas, boxes, one record per mask) works on."""
+    from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+    if keep is None:
+        return SAM2AutomaticMaskGenerator
+
+    class TopMasks(SAM2AutomaticMaskGenerator):
+        def _process_crop(self, *args: Any, **kwargs: Any):
+            data = super()._process_crop(*args, **kwargs)
+            self.candidates = getattr(self, "candidates", 0) + len(data["iou_preds"])
+            if len(data["iou_preds"]) > keep:
+                data.filter(torch.topk(data["iou_preds"], keep).indices)
+            return data
+
+    return TopMasks
+
+
 class SamAuto(_SamStill):
     """SAM2AutomaticMaskGenerator on one image per step.
 
-    With random weights and the default thresholds almost every mask is filtered out, which skips
-    most post-processing and understates the cost; "relaxed" mode lets masks through the filters so
-    NMS, RLE encoding and hole filling do a realistic amount of work.
+    With random weights the generator's default thresholds drop almost every mask, and the masks
+    that remain are so alike that its NMS collapses them to one: the output stage (decoding each mask
+    at image size, its area and box) then does next to nothing, where a cluttered real scene keeps
+    about a hundred. "relaxed" mode (the default) states that load instead: the score filters and
+    NMS let every candidate through, and the `auto_masks` highest-scoring are kept.
     """
 
     name = "auto"
-    RELAXED = {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
+    RELAXED = {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0}
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
         self._masks: list[int] = []
+        self._candidates: list[int] = []
         if model.weights == "random":
             self.notes.append(
                 "auto: mask counts come from random weights and are not representative of a trained model"
                 + (
-                    "; relaxed filters keep post-processing busy"
-                    if options.auto_mode == "relaxed"
+                    f"; relaxed filters keep the {self.keep} highest-scoring masks, as a cluttered scene would"
+                    if self.relaxed
                     else "; default filters drop nearly every mask, so post-processing cost is understated"
                 )
             )
 
-    def _make_predictor(self):
-        """The generator builds its own predictor; that one is the workload's (no second copy)."""
-        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+    @property
+    def relaxed(self) -> bool:
+        return self.options.auto_mode == "relaxed"
 
-        thresholds = self.RELAXED if self.options.auto_mode == "relaxed" else {}
-        self.generator = SAM2AutomaticMaskGenerator(
+    @property
+    def keep(self) -> int | None:
+        return self.options.auto_masks if self.relaxed else None
+
+    def _generator(self, keep: int | None):
+        generator = generator_keeping(keep)(
             self.model.module,
             points_per_side=self.options.points_per_side,
             points_per_batch=self.options.points_per_batch,
-            **thresholds,
+            **(self.RELAXED if self.relaxed else {}),
         )
-        self.generator.predictor._bb_feat_sizes = feature_sizes(self.size)
+        generator.predictor._bb_feat_sizes = feature_sizes(self.size)
+        return generator
+
+    def _make_predictor(self):
+        """The generator builds its own predictor; that one is the workload's (no second copy)."""
+        self.generator = self._generator(self.keep)
         return self.generator.predictor
 
     def supports_batch_size(self, batch_size: int) -> bool:
         return batch_size == 1  # the generator's batch is --points-per-batch
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
+        return self._generate(self.generator)
+
+    official_loop = ("the sam2 generator as its README builds it, SAM2AutomaticMaskGenerator(model, points_per_side, "
+                     "points_per_batch, thresholds) with generate(image), keeping every mask its filters pass "
+                     "(in relaxed mode: every candidate; it has no cap on the count)")
+
+    def official(self, batch_size: int) -> Callable[[], Any]:
+        return self._generate(self._generator(None))
+
+    def _generate(self, generator) -> Callable[[], None]:
         image = self.images[0]
+        self._masks, self._candidates = [], []  # this point's counts only (the workload serves every point)
 
         def step() -> None:
-            self._masks.append(len(self.generator.generate(image)))
+            generator.candidates = 0  # counted by a generator that keeps the top masks
+            self._masks.append(len(generator.generate(image)))
+            self._candidates.append(generator.candidates)
 
         return step
 
@@ -184,6 +242,8 @@ class SamAuto(_SamStill):
             "points_per_side": self.options.points_per_side,
             "points_per_batch": self.options.points_per_batch,
             "auto_mode": self.options.auto_mode,
+            "auto_masks": self.keep,
+            "auto_masks_means": AUTO_MASKS_SOURCE if self.relaxed else None,
             "timed": "generate(image): encoder, grid decoding and post-processing",
         }
 
@@ -194,5 +254,7 @@ class SamAuto(_SamStill):
             "masks_median": float(np.median(self._masks)),
             "masks_min": int(min(self._masks)),
             "masks_max": int(max(self._masks)),
+            # Masks that passed the filters and NMS before the top-N cut (0: not counted, no cut).
+            "candidates_median": float(np.median(self._candidates)) if any(self._candidates) else None,
             "masks_representative": self.model.weights == "pretrained" and self.options.auto_mode == "default",
         }

@@ -83,6 +83,16 @@ def _quiet_sam2_progress() -> None:
     misc.tqdm = quiet
 
 
+def add_prompts(predictor, state: dict, prompts: list[tuple[float, ...]], kind: str, frame: int) -> None:
+    """One object per prompt on `frame`: a box (x0, y0, x1, y1) or one positive click (x, y)."""
+    for obj_id, coords in enumerate(prompts, start=1):
+        if kind == "box":
+            extra = {"box": np.asarray(coords, dtype=np.float32)}
+        else:
+            extra = {"points": np.asarray([coords], dtype=np.float32), "labels": np.ones(1, dtype=np.int32)}
+        predictor.add_new_points_or_box(state, frame_idx=frame, obj_id=obj_id, **extra)
+
+
 class Propagation:
     """One loaded clip in the SAM 2.1 video predictor, advanced one frame per `next_frame()`.
 
@@ -103,12 +113,7 @@ class Propagation:
     def prompt(self) -> None:
         """Clear the clip's tracking and place one point or box per object on the prompt frame."""
         self.predictor.reset_state(self.state)
-        for obj_id, coords in enumerate(self.prompts, start=1):
-            if self.kind == "box":  # (x0, y0, x1, y1)
-                extra = {"box": np.asarray(coords, dtype=np.float32)}
-            else:  # (x, y), one positive click
-                extra = {"points": np.asarray([coords], dtype=np.float32), "labels": np.ones(1, dtype=np.int32)}
-            self.predictor.add_new_points_or_box(self.state, frame_idx=self.prompt_frame, obj_id=obj_id, **extra)
+        add_prompts(self.predictor, self.state, self.prompts, self.kind, self.prompt_frame)
         self._frames = self._order()
 
     def _order(self) -> Iterator[tuple[int, Any, torch.Tensor]]:
@@ -249,7 +254,9 @@ class SamTracking(Workload):
     def release(self) -> None:
         self._propagation = None  # the clip's frames and memory bank, on the device
 
-    def prepare(self, batch_size: int) -> Callable[[], Any]:
+    def _load(self, batch_size: int) -> tuple[dict, list[tuple[float, ...]], dict[str, Any]]:
+        """The clip in the predictor (`init_state` on a JPEG folder, as the sam2 README does), its
+        prompts, and the run's untimed figures."""
         self._propagation = None  # the previous batch size's state (frames, memory bank) goes first
         release_memory()
         clip = self.clip_for(batch_size)
@@ -266,26 +273,30 @@ class SamTracking(Workload):
                     offload_state_to_cpu=self.options.offload_state_to_cpu,
                 ),
             )
-        propagation = Propagation(
-            self.predictor, state, self.prompts_for(clip, batch_size), self.options.prompt, self.prompt_frame
-        )
-        prompt_s = self.timer(propagation.prompt)
-        self._propagation = propagation
-        run: dict[str, Any] = {
+        self._run = {
             "objects": batch_size,
             "load_s": load_s,
-            "prompt_s": prompt_s,
             "jpeg_write_s": jpeg_write_s,
             "source_size": list(clip.source_size),
             "memory_by_frame": [],
         }
-        self._run = run
+        return state, self.prompts_for(clip, batch_size), self._run
+
+    def _frame_step(self, advance: Callable[[], int]) -> Callable[[], None]:
+        run = self._run
 
         def step() -> None:
-            frame_idx, _ = propagation.next_frame()
+            frame_idx = advance()
             run["memory_by_frame"].append({"frame": frame_idx, "bytes": self._memory_now()})
 
         return step
+
+    def prepare(self, batch_size: int) -> Callable[[], Any]:
+        state, prompts, run = self._load(batch_size)
+        propagation = Propagation(self.predictor, state, prompts, self.options.prompt, self.prompt_frame)
+        run["prompt_s"] = self.timer(propagation.prompt)
+        self._propagation = propagation
+        return self._frame_step(lambda: propagation.next_frame()[0])
 
     def _memory_now(self) -> int:
         if self.device.type == "cuda":
@@ -392,6 +403,30 @@ class SamVideo(SamTracking):
         if self._clip is not None:
             return self._clip
         return synthetic_clip(self.n_frames, self.source_size, objects=batch_size, seed=self.options.seed)
+
+    official_loop = ("the sam2 README's video loop: init_state on the JPEG folder, add_new_points_or_box per "
+                     "object on the prompt frame, propagate_in_video, masks kept per frame as (logits > 0).cpu().numpy()")
+
+    def official(self, batch_size: int) -> Callable[[], Any]:
+        state, prompts, run = self._load(batch_size)
+        segments: dict[int, dict[int, np.ndarray]] = {}
+        frames: Iterator[tuple[int, Any, torch.Tensor]] | None = None
+
+        def prompt() -> None:
+            nonlocal frames  # on the fresh state init_state made: no reset_state, as in the README
+            add_prompts(self.predictor, state, prompts, self.options.prompt, self.prompt_frame)
+            frames = self.predictor.propagate_in_video(state)
+
+        run["prompt_s"] = self.timer(prompt)
+
+        def advance() -> int:
+            # The README's loop body, one yielded frame at a time (one pass: settings_for times each frame once).
+            assert frames is not None
+            frame_idx, obj_ids, logits = next(frames)
+            segments[frame_idx] = {obj_id: (logits[i] > 0.0).cpu().numpy() for i, obj_id in enumerate(obj_ids)}
+            return frame_idx
+
+        return self._frame_step(advance)
 
     def input_info(self) -> dict[str, Any]:
         h, w = self.source_size

@@ -1,0 +1,142 @@
+"""The official-loop and offload axes of `run`, and `tune`'s pruned search, on the toy family (no
+real network: each step sleeps a set time, so which configuration wins is known in advance)."""
+
+from __future__ import annotations
+
+import pytest
+
+from segbench.backends.execution import Execution, executions_from, parse_execution
+from segbench.bench import tune as T
+from segbench.bench.presets import make_plan
+from segbench.bench.runner import execute
+from segbench.errors import InputError
+from tests import toy
+
+
+def _plan(model: str, workload: str = "image", **kw):
+    base = dict(device="cpu", weights="random", precisions=["fp32"], batch_sizes=[1], warmup=0, min_iters=3,
+                min_time_s=0.0, telemetry_interval_s=None, count_flops=False, launcher="inline")
+    return make_plan([model], [workload], **{**base, **kw})
+
+
+# ------------------------------------------------------------------------------ labels
+
+
+def test_offload_is_part_of_the_label_and_round_trips():
+    labels = executions_from(["off"], ["eager", "official"], ["none", "both"])
+    assert labels == ["eager", "official", "eager+offload:both", "official+offload:both"]
+    for label in labels:
+        assert parse_execution(label).label == label
+    assert parse_execution("eager+offload:video").offload_flags == (True, False)
+    assert not parse_execution("eager+offload:state").is_reference  # its break-even base is plain eager
+    assert not Execution(backend="official").replaces_network and Execution(compile="default").replaces_network
+
+
+@pytest.mark.parametrize("label", ["eager+offload:disk", "tensorrt"])
+def test_unknown_offloads_and_executions_are_input_errors(label):
+    with pytest.raises(InputError):
+        parse_execution(label)
+    with pytest.raises(InputError):
+        executions_from(["off"], ["eager"], ["gpu"])
+
+
+# ------------------------------------------------------------------------------ official loop
+
+
+def test_the_official_loop_is_its_own_row_and_says_what_it_timed(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-lib": {"official_sleep_s": 0.02}, "toy-bare": {}})
+    records = execute(_plan("toy-lib", executions=["eager", "official"]), tmp_path / "r.jsonl")
+    eager, official = records
+    assert (eager.execution_label, official.execution_label) == ("eager", "official")
+    assert official.status == "ok" and official.params["timed"] == toy.ToyWorkload.official_loop
+    assert official.stats["latency_s"]["median"] >= 0.02  # the official step ran, not segbench's
+    assert eager.stats["latency_s"]["median"] < 0.02
+    assert eager.match_key() != official.match_key()
+    (bare,) = execute(_plan("toy-bare", executions=["official"]), tmp_path / "b.jsonl")
+    assert bare.status == "error" and "no official loop" in bare.error
+
+
+# ------------------------------------------------------------------------------ offload
+
+
+def test_offload_points_see_their_flags_and_the_workload_gets_its_own_back(tmp_path, monkeypatch):
+    seen = []
+    real = toy.ToyVideo.prepare
+
+    def spy(self, batch_size):
+        step = real(self, batch_size)
+        seen.append((self.options.offload_video_to_cpu, self.options.offload_state_to_cpu))
+        return step
+
+    monkeypatch.setattr(toy.ToyVideo, "prepare", spy)
+    toy.register(monkeypatch, **{"toy-v": {}})
+    labels = executions_from(["off"], ["eager"], ["none", "video", "both"])
+    records = execute(_plan("toy-v", "video", executions=labels), tmp_path / "r.jsonl")
+    assert [r.status for r in records] == ["ok"] * 3
+    assert seen == [(False, False), (True, False), (True, True)]
+    assert [r.execution["offload"] for r in records] == ["none", "video", "both"]
+    assert len({r.match_key() for r in records}) == 3
+
+
+def test_offload_on_a_workload_without_a_video_predictor_is_a_failed_row(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-i": {}})
+    records = execute(_plan("toy-i", executions=["eager", "eager+offload:state"]), tmp_path / "r.jsonl")
+    assert [r.status for r in records] == ["ok", "error"]
+    assert "--offload applies to" in records[1].error
+
+
+# ------------------------------------------------------------------------------ tune's search
+
+
+def test_tune_prunes_a_slow_precision_grows_the_batch_and_states_the_official_ratio(tmp_path, monkeypatch):
+    # fp32: 10 ms a step at any batch (so larger batches win per item); bf16: 50 ms (5x: abandoned);
+    # the official loop 30 ms a step.
+    toy.register(monkeypatch, **{"toy-t": {"sleep_s": 0.01, "sleep_by_precision": {"bf16": 0.05},
+                                           "official_sleep_s": 0.03, "slot": True}})
+    monkeypatch.setattr(T, "_RUNTIME_MODULES", {})  # no exported backends: what is pruned is the subject
+    result = T.tune(_plan("toy-t"), tmp_path / "t.jsonl", minutes=5, batch_sizes=(1, 2, 4), compile_trials=False)
+    by_stage = {(t.stage, t.precision, t.batch_size): t for t in result.trials}
+    assert result.official is by_stage[("official", "fp32", 1)] and result.official.verdict == "reference"
+    bf16 = by_stage[("precision", "bf16", 1)]
+    assert bf16.record.fidelity["rel_error"] < 0.02  # faithful, yet too slow to carry on
+    assert bf16.verdict.startswith("abandoned")
+    assert result.best is by_stage[("batch", "fp32", 4)] and result.best.verdict == "fastest"
+    assert result.speedup_vs_official == pytest.approx(result.official.per_item_s / result.best.per_item_s)
+    assert result.speedup_vs_official > result.speedup > 2  # official 3x slower than segbench's step here
+    data = result.to_dict("random")
+    assert data["official_means"] == toy.ToyWorkload.official_loop
+    assert "--batch-sizes 4" in data["command"]
+    assert len((tmp_path / "t.jsonl").read_text().splitlines()) == len(result.trials)
+
+
+def test_a_perturbed_configuration_fails_the_bound():
+    from segbench.records.schema import Record
+
+    record = Record(model="m", workload="image", precision="bf16", batch_size=1, device="cpu",
+                    execution=parse_execution("eager").to_dict(), fidelity={"rel_error": 0.05, "mask_iou": 0.999})
+    assert not T.Bound(max_error=0.02).admits(record)
+    record.fidelity = {"rel_error": 0.01, "mask_iou": 0.95}
+    assert not T.Bound(min_iou=0.99).admits(record)
+    record.fidelity = {"rel_error": 0.01, "mask_iou": 0.995}
+    assert T.Bound().admits(record)
+
+
+def test_tune_on_a_clip_tries_sams_video_predictor_and_marks_what_it_cannot_check(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-v": {"sleep_s": 0.01, "sleep_by_precision": {"bf16": 0.005}}})
+    monkeypatch.setattr(T, "_RUNTIME_MODULES", {"openvino": "openvino"})
+    seen = []
+    real = toy.ToyVideo.prepare
+
+    def spy(self, batch_size):
+        seen.append(self.options.vos_optimized)
+        return real(self, batch_size)
+
+    monkeypatch.setattr(toy.ToyVideo, "prepare", spy)
+    result = T.tune(_plan("toy-v", "video"), tmp_path / "t.jsonl", minutes=5, batch_sizes=(1, 2))
+    verdicts = {(t.stage, t.execution, t.vos_optimized): t.verdict for t in result.trials}
+    assert verdicts[("execution", "openvino", False)].startswith("not offered")  # no network slot to replace
+    assert verdicts[("precision", "eager", False)].startswith("unchecked")  # faster, but no fidelity to judge
+    assert verdicts[("offload", "eager+offload:both", False)].startswith("not tried (on a CPU")
+    assert ("vos_optimized", "eager", True) in verdicts and seen[-1] is True  # built sam2's compiled predictor
+    assert result.best is result.baseline and not any(t.stage == "batch" for t in result.trials)
+    assert "--vos-optimized" not in result.command("random")
