@@ -41,6 +41,19 @@ def test_own_records_come_before_the_profile_and_unmeasured_kinds_get_no_ratio()
     assert ratio_for("openvino", "gpu", "sam2.1-tiny", "image", "fp32") is None  # never measured on a GPU
 
 
+def test_a_ratio_measured_at_one_precision_is_not_applied_at_another():
+    own = ratios_from_records([_rec("eager", 2.0, precision="bf16"), _rec("openvino", 1.0, precision="bf16")])
+    assert ratio_for("openvino", "cpu", "sam2.1-tiny", "image", "bf16", own)["ratio"] == pytest.approx(0.5, rel=0.08)
+    fp32 = ratio_for("openvino", "cpu", "sam2.1-tiny", "image", "fp32", own)
+    assert fp32 is None or all(ref["precision"] == "fp32" for ref in fp32["references"])
+
+
+def test_onnxruntime_at_bf16_is_a_one_line_error_as_in_run():
+    result = CliRunner().invoke(cli, ["check", "--gpu", "cpu", "-m", "sam2.1-tiny", "--precision", "bf16",
+                                      "--backend", "onnxruntime"])
+    assert "fp32 graphs only" in one_line_error(result)
+
+
 def test_the_shipped_profile_holds_cpu_measurements_of_each_backend():
     ratios = execution_ratios()
     assert {r.execution for r in ratios} >= {"compile", "onnxruntime", "openvino"}

@@ -32,12 +32,45 @@ def test_offload_is_part_of_the_label_and_round_trips():
     assert not Execution(backend="official").replaces_network and Execution(compile="default").replaces_network
 
 
-@pytest.mark.parametrize("label", ["eager+offload:disk", "tensorrt"])
-def test_unknown_offloads_and_executions_are_input_errors(label):
+@pytest.mark.parametrize("label", ["eager+offload:disk", "tensorrt", "eager+offload:none", "eager+offload:"])
+def test_unknown_or_second_spellings_of_executions_are_input_errors(label):
     with pytest.raises(InputError):
         parse_execution(label)
+
+
+def test_an_unknown_offload_on_the_command_line_is_an_input_error():
     with pytest.raises(InputError):
         executions_from(["off"], ["eager"], ["gpu"])
+
+
+def _saved_plan(tmp_path, *args: str) -> dict:
+    import yaml
+    from click.testing import CliRunner
+
+    from segbench.cli import cli
+
+    out = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(cli, ["run", "-m", "sam2.1-tiny", "-w", "video", *args, "--save-plan", str(out)])
+    assert result.exit_code == 0, result.output
+    return yaml.safe_load(out.read_text())
+
+
+def test_the_old_offload_flags_become_the_axis_so_the_label_says_what_ran(tmp_path):
+    plan = _saved_plan(tmp_path, "--offload-video-to-cpu", "--offload-state-to-cpu")
+    assert plan["executions"] == ["eager+offload:both"]
+    assert not plan["options"]["offload_video_to_cpu"] and not plan["options"]["offload_state_to_cpu"]
+    assert _saved_plan(tmp_path, "--offload", "none,state")["executions"] == ["eager", "eager+offload:state"]
+
+
+def test_the_old_offload_flags_and_the_axis_together_are_a_one_line_error():
+    from click.testing import CliRunner
+
+    from segbench.cli import cli
+    from tests.cli_checks import one_line_error
+
+    result = CliRunner().invoke(cli, ["run", "-m", "sam2.1-tiny", "-w", "video", "--offload", "video",
+                                      "--offload-state-to-cpu", "--save-plan", "x.yaml"])
+    assert "give it in --offload" in one_line_error(result)
 
 
 # ------------------------------------------------------------------------------ official loop
@@ -60,12 +93,13 @@ def test_the_official_loop_is_its_own_row_and_says_what_it_timed(tmp_path, monke
 
 
 def test_offload_points_see_their_flags_and_the_workload_gets_its_own_back(tmp_path, monkeypatch):
-    seen = []
+    seen, served = [], []
     real = toy.ToyVideo.prepare
 
     def spy(self, batch_size):
         step = real(self, batch_size)
         seen.append((self.options.offload_video_to_cpu, self.options.offload_state_to_cpu))
+        served.append(self)
         return step
 
     monkeypatch.setattr(toy.ToyVideo, "prepare", spy)
@@ -74,6 +108,9 @@ def test_offload_points_see_their_flags_and_the_workload_gets_its_own_back(tmp_p
     records = execute(_plan("toy-v", "video", executions=labels), tmp_path / "r.jsonl")
     assert [r.status for r in records] == ["ok"] * 3
     assert seen == [(False, False), (True, False), (True, True)]
+    workload = served[-1]  # one workload object served all three points; its own options are back
+    assert all(w is workload for w in served)
+    assert (workload.options.offload_video_to_cpu, workload.options.offload_state_to_cpu) == (False, False)
     assert [r.execution["offload"] for r in records] == ["none", "video", "both"]
     assert len({r.match_key() for r in records}) == 3
 

@@ -71,7 +71,6 @@ class ToyWorkload(Workload):
 
     def prepare(self, batch_size: int) -> Callable[[], Any]:
         cfg = self.model.spec.config
-        self.prepared_options = self.options  # what the point measured with (the offload axis swaps them)
         if cfg.get("abort_at_batch") == batch_size:
             def step() -> None:
                 os.abort()

@@ -134,6 +134,9 @@ def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str) -> tuple[
         return "none", {}
     if req.compiled and req.backend != "eager":
         raise InputError("--compile applies to eager PyTorch: an exported --backend is compiled by its own runtime")
+    if label == "onnxruntime" and precision != "fp32":
+        raise InputError(f"--backend onnxruntime runs fp32 graphs only (as segbench run does): add --precision fp32, "
+                         f"not {precision}")
     kind = "gpu" if isinstance(spec, GPUSpec) else "cpu"
     own = []
     if req.from_results:
@@ -145,11 +148,12 @@ def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str) -> tuple[
         return "none", applied
     if req.compiled:  # the roofline's compiled parameter, fitted to published compiled runs
         return "full", {"execution": label, "ratio": None,
-                        "note": f"no compiled run measured on a {kind}: the roofline's compiled parameter "
+                        "note": f"no compiled run measured at {precision} on a {kind}: the roofline's compiled parameter "
                                 "(fitted to published compiled runs) applies"}
     return "none", {"execution": label, "ratio": None,
-                    "note": f"{label} was never measured on a {kind} here: predicted as eager PyTorch "
-                            "(measure it with segbench tune or run --backend, then check --from those records)"}
+                    "note": f"{label} was never measured at {precision} on a {kind} here: predicted as eager PyTorch "
+                            f"(measure it with segbench tune, or run --backend eager,{label}, then check --from "
+                            "those records)"}
 
 
 def basis_for(ev: Evaluation, loo, compiled: str = "none") -> dict[str, Any]:

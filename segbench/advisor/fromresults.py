@@ -72,8 +72,8 @@ def scale_from_results(paths: tuple[str, ...], query: Query, target: GPUSpec | C
     same = [r for r in records if r.model == query.model and r.workload == query.workload
             and r.execution_label == "eager"]
     if not same:
-        have = sorted({f"{r.model}/{r.workload}" for r in records}) or ["no successful records"]
-        raise InputError(f"--from: no successful {query.model} {query.workload} run in {', '.join(paths)} "
+        have = sorted({f"{r.model}/{r.workload}/{r.execution_label}" for r in records}) or ["no successful records"]
+        raise InputError(f"--from: no successful eager {query.model} {query.workload} run in {', '.join(paths)} "
                          f"(it has: {', '.join(have[:6])})")
     # Prefer the same precision, then the same batch size, then the most recent.
     same.sort(key=lambda r: (r.precision != query.precision, int(r.batch_size) != query.batch_size, r.created),

@@ -62,9 +62,9 @@ class Execution:
 
 
 def parse_execution(label: str) -> Execution:
-    base, _, offload = label.partition(_OFFLOAD_TAG)
-    if offload and offload not in OFFLOADS:
-        raise InputError(f"unknown offload '{offload}': use {', '.join(OFFLOADS)}")
+    base, tagged, offload = label.partition(_OFFLOAD_TAG)
+    if tagged and offload not in set(OFFLOADS) - {"none"}:  # one spelling per configuration: "eager", not "eager+offload:none"
+        raise InputError(f"unknown offload '{offload}' in '{label}': use {', '.join(o for o in OFFLOADS if o != 'none')}")
     offload = offload or "none"
     if base == "eager":
         return Execution(offload=offload)

@@ -129,7 +129,7 @@ def _measure_point(ctx: Context, workload: Workload, precision: str, batch_size:
     plan, device = ctx.plan, ctx.device
     record = new_record(ctx, workload, precision, batch_size, execution)
     if execution.is_official and workload.official_loop:
-        record.params["timed"] = workload.official_loop
+        record.params.update(workload.official_params())
     settings = workload.settings_for(plan.settings)
     shown = "" if execution.is_reference else f" {execution.label}"
     ctx.observer.point_started(f"{record.model} {workload.name} {precision}{shown} b{batch_size}", settings.min_iters,

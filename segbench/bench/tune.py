@@ -179,7 +179,10 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
     result.baseline = run(*BASELINE, "baseline")
     if facts["official"]:
         result.official = run("fp32", "official", 1, "official")
-        result.official.verdict = "reference" if result.official.per_item_s else "failed"
+        if result.official.per_item_s:
+            result.official.verdict = "reference"
+        elif result.official.record is not None:
+            result.official.verdict = "failed"  # else: not tried (the deadline), as run() said
     # fp16 autocast on a CPU is not a speed path PyTorch offers; bf16 is.
     others = [p for p in ("bf16", "fp16") if _usable(device, p) and (device.type != "cpu" or p == "bf16")]
     _pick(result, bound)
@@ -247,7 +250,7 @@ def _facts(model: str, workload: str) -> dict[str, bool]:
     from segbench.workloads.base import Workload
 
     cls = workload_class(workload, model)
-    return {"official": bool(cls is not None and cls.official_loop),
+    return {"official": bool(cls is not None and cls.official_loop and cls.official_same_work),
             "network": cls is None or cls.network is not Workload.network,
             "video": cls is not None and cls.purpose == "video"}
 

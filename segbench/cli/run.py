@@ -306,6 +306,7 @@ def build_plan(kw: dict[str, Any]):
     for path in kw["inputs"]:
         if not Path(path).exists():
             raise InputError(f"input not found: {path}")
+    offloads, flags = _offload_axis(kw)
     options = {
         "inputs": tuple(kw["inputs"]),
         "source_size": _optional(parse_resolution, kw["resolution"]),
@@ -317,8 +318,8 @@ def build_plan(kw: dict[str, Any]):
         "prompt": kw["prompt"],
         "points": tuple(kw["points"]),
         "boxes": tuple(kw["boxes"]),
-        "offload_video_to_cpu": kw["offload_video_to_cpu"],
-        "offload_state_to_cpu": kw["offload_state_to_cpu"],
+        "offload_video_to_cpu": flags[0],
+        "offload_state_to_cpu": flags[1],
         "vos_optimized": kw.get("vos_optimized", False),
         "volume": _optional(parse_volume_shape, kw["volume_shape"]),
         "roi": _optional(parse_roi, kw["roi"]),
@@ -347,8 +348,25 @@ def build_plan(kw: dict[str, Any]):
         launcher=kw.get("launcher", "process"),
         executions=executions_from(parse_name_list([kw.get("compile_modes") or "off"]),
                                    parse_name_list([kw.get("backends") or "eager"]),
-                                   parse_name_list([kw.get("offloads") or "none"])),
+                                   offloads),
     )
+
+
+def _offload_axis(kw: dict[str, Any]) -> tuple[list[str], tuple[bool, bool]]:
+    """(the --offload axis, the flags left in the options). Where the command has the axis (run), the
+    old --offload-video-to-cpu / --offload-state-to-cpu flags become its one value, so the record's
+    label says what ran; soak keeps them as options."""
+    from segbench.backends.execution import OFFLOADS
+
+    flags = (bool(kw["offload_video_to_cpu"]), bool(kw["offload_state_to_cpu"]))
+    if "offloads" not in kw:
+        return ["none"], flags
+    axis = parse_name_list([kw.get("offloads") or "none"])
+    if not any(flags):
+        return axis, flags
+    if axis != ["none"]:
+        raise InputError("--offload-video-to-cpu / --offload-state-to-cpu set one setting: give it in --offload instead")
+    return [next(name for name, value in OFFLOADS.items() if value == flags)], (False, False)
 
 
 def _optional(parser: Callable[[str], Any], text: str | None) -> Any:

@@ -103,6 +103,14 @@ class Workload(ABC):
     # What `official()` runs, in words (None: the workload offers no official loop).
     official_loop: str | None = None
 
+    # False where the official loop does other work than segbench's step on purpose (automatic masks
+    # without a kept-mask cap): a row to look at, not a reference to state a speed-up against.
+    official_same_work: bool = True
+
+    def official_params(self) -> dict[str, Any]:
+        """What differs in the official row's params from segbench's step (merged into its record)."""
+        return {"timed": self.official_loop}
+
     def official(self, batch_size: int) -> Callable[[], Any] | None:
         """The model library's own documented loop over the same inputs as `prepare(batch_size)`, as a
         user writes it from the library's README (its `--backend official`), or None where there is

@@ -173,9 +173,12 @@ class SlidingWindowVolume(Workload):
         self._start_run(batch_size)
         return lambda: self._infer(x, batch_size)
 
-    def _start_run(self, batch_size: int) -> None:
+    def _start_run(self, batch_size: int, official: bool = False) -> None:
         # The sweep's precision, kept for the depth runs in metrics() (they run after the timed block).
-        self._run = {"batch_size": batch_size, "autocast": _autocast_now(self.device)}
+        self._run = {"batch_size": batch_size, "autocast": _autocast_now(self.device), "official": official}
+
+    def official_params(self) -> dict[str, Any]:
+        return {**super().official_params(), "aggregate_on": "device (the input's, MONAI's default)"}
 
     official_loop = ("MONAI's bare sliding_window_inference(inputs, roi_size, sw_batch_size, model, overlap) "
                      "with the volume on the device, as MONAI's tutorials call it (its defaults elsewhere)")
@@ -183,7 +186,7 @@ class SlidingWindowVolume(Workload):
     def official(self, batch_size: int) -> Callable[[], Any]:
         from monai.inferers import sliding_window_inference
 
-        self._start_run(batch_size)
+        self._start_run(batch_size, official=True)
         x = torch.from_numpy(self.array)[None, None].to(self.device)
         return lambda: sliding_window_inference(x, self.roi.dhw, batch_size, self.model.module,
                                                 overlap=self.options.overlap)
@@ -234,7 +237,8 @@ class SlidingWindowVolume(Workload):
         }
         # The depth curve once per precision (at the first batch size measured): it answers "which card
         # fits this scan", and repeating up to 1000 slices at every batch size would only cost time.
-        if run["autocast"] not in self._depth_curves_done:
+        # (Not for the official loop: the depth runs go through segbench's own call.)
+        if run["autocast"] not in self._depth_curves_done and not run["official"]:
             self._depth_curves_done.add(run["autocast"])
             out["memory_by_depth"] = self._memory_by_depth(run)
         return out

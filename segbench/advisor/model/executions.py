@@ -63,14 +63,16 @@ def _created(r: Record) -> float:
 
 def ratio_for(execution: str, device_kind: str, model: str, workload: str, precision: str,
               own: Iterable[ExecutionRatio] = ()) -> dict[str, Any] | None:
-    """The ratio to apply and its basis, or None where `execution` was never measured on this device kind.
+    """The ratio to apply and its basis, or None where `execution` was never measured on this device kind
+    at this precision.
     The user's own records (`own`) are preferred to the shipped profile at the same level of match."""
-    pool = [r for r in (*own, *execution_ratios()) if r.execution == execution and r.device_kind == device_kind]
+    # Each ratio is against eager at its own precision: one measured at bf16 says nothing about fp32.
+    pool = [r for r in (*own, *execution_ratios())
+            if (r.execution, r.device_kind, r.precision) == (execution, device_kind, precision)]
     if not pool:
         return None
-    levels = (("this model, workload and precision", lambda r: (r.model, r.workload, r.precision) == (model, workload, precision)),
-              ("this model and workload", lambda r: (r.model, r.workload) == (model, workload)),
-              (f"the {workload} workload", lambda r: r.workload == workload),
+    levels = (("this model and workload", lambda r: (r.model, r.workload) == (model, workload)),
+              (f"the {workload} workload, other models", lambda r: r.workload == workload),
               ("other models and workloads", lambda r: True))
     for level, keep in levels:
         chosen = [r for r in pool if keep(r)]

@@ -222,6 +222,11 @@ class SamAuto(_SamStill):
                      "points_per_batch, thresholds) with generate(image), keeping every mask its filters pass "
                      "(in relaxed mode: every candidate; it has no cap on the count)")
 
+    official_same_work = False  # in relaxed mode it keeps every candidate; segbench keeps --auto-masks
+
+    def official_params(self) -> dict[str, Any]:
+        return {**super().official_params(), "auto_masks": None, "auto_masks_means": None}
+
     def official(self, batch_size: int) -> Callable[[], Any]:
         return self._generate(self._generator(None))
 
