@@ -174,6 +174,7 @@ def test_tune_on_a_clip_tries_sams_video_predictor_and_marks_what_it_cannot_chec
     assert verdicts[("execution", "openvino", False)].startswith("not offered")  # no network slot to replace
     assert verdicts[("precision", "eager", False)].startswith("unchecked")  # faster, but no fidelity to judge
     assert verdicts[("offload", "eager+offload:both", False)].startswith("not tried (on a CPU")
-    assert ("vos_optimized", "eager", True) in verdicts and seen[-1] is True  # built sam2's compiled predictor
+    assert seen[-1] is True  # the vos trial built sam2's compiled predictor...
+    assert verdicts[("vos_optimized", "eager", True)].startswith("unchecked")  # ...whose arithmetic is not checked
     assert result.best is result.baseline and not any(t.stage == "batch" for t in result.trials)
     assert "--vos-optimized" not in result.command("random")
