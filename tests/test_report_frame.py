@@ -177,3 +177,13 @@ def test_video_plot_uses_source_resolution(drawn) -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == ["480×854", "1080×1920"]
     (line,) = ax.get_lines()
     assert list(line.get_ydata()) == [6.0, 2.0]
+
+
+def test_results_table_says_how_each_row_ran() -> None:
+    from segbench.backends.execution import parse_execution
+
+    eager, exported, offloaded = make_record(), make_record(seed=1), make_record(seed=2, workload="video")
+    exported.execution = parse_execution("openvino").to_dict()
+    offloaded.execution = parse_execution("eager+offload:both").to_dict()
+    table = results_table(records_frame([eager, exported, offloaded]))
+    assert sorted(table["execution"]) == ["eager", "eager+offload:both", "openvino"]

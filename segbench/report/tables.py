@@ -59,6 +59,7 @@ def results_table(frame: pd.DataFrame) -> pd.DataFrame:
             "kind": frame["kind"],
             "precision": frame["precision"],
             "batch": frame["batch_size"].astype(str),
+            "execution": frame["execution"],  # eager, official, compile, onnxruntime, eager+offload:both, ...
             "input": frame["input_key"],
             "status": frame["status"],
             "weights": frame["weights"],
