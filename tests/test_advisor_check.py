@@ -168,7 +168,7 @@ def test_from_results_without_a_matching_run_is_an_input_error(tmp_path):
     other = tmp_path / "other.jsonl"
     _cpu_record(other, 1.0, model="sam2.1-small")
     line = one_line_error(run("--gpu", "3060", "--model", "sam2.1-tiny", "--from", str(other)))
-    assert "no successful sam2.1-tiny image run" in line
+    assert "no successful eager sam2.1-tiny image run" in line
     assert "not found" in one_line_error(run("--gpu", "3060", "--from", str(tmp_path / "missing.jsonl")))
 
 
