@@ -156,6 +156,10 @@ def test_a_perturbed_configuration_fails_the_bound():
     assert not T.Bound(min_iou=0.99).admits(record)
     record.fidelity = {"rel_error": 0.01, "mask_iou": 0.995}
     assert T.Bound().admits(record)
+    record.precision, record.fidelity = "fp32", {}
+    assert T.Bound().admits(record)  # fp32 eager: the reference's own arithmetic
+    record.params["vos_optimized"] = True
+    assert not T.Bound().admits(record)  # sam2's compiled video predictor, with no figure to show it faithful
 
 
 def test_tune_on_a_clip_tries_sams_video_predictor_and_marks_what_it_cannot_check(tmp_path, monkeypatch):

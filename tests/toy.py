@@ -116,6 +116,9 @@ class ToyVideo(ToyWorkload):
     item_unit = "frame"
     network = Workload.network  # like SAM 2.1's video predictor: no single network to replace or compare
 
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "vos_optimized": self.options.vos_optimized}  # as SamTracking records it
+
 
 def spec(name: str, config: dict[str, Any] | None = None, rank: int = 1) -> ModelSpec:
     return ModelSpec(name, "toy", ("image", "video"), (8, 8), "toy model for tests", tasks=("promptable",),

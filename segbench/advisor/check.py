@@ -102,12 +102,14 @@ def check(req: CheckRequest) -> CheckResult:
                         volume=req.volume, frames=req.frames, aggregate_on=req.aggregate_on,
                         offload_video_to_cpu=req.offload_video_to_cpu, classes=req.classes)
     params, loo = fitted()
-    scale, scaled_from = 1.0, None
+    scale, scaled_from, own = 1.0, None, []
     if req.from_results:
         from segbench.advisor.fromresults import scale_from_results
+        from segbench.records.store import read_records
 
-        scale, scaled_from = scale_from_results(req.from_results, query, match.spec, params)
-    compiled, execution = _execution(req, match.spec, query.precision)
+        own = read_records(req.from_results)  # read once: the eager scale and the execution ratios both use them
+        scale, scaled_from = scale_from_results(req.from_results, query, match.spec, params, own)
+    compiled, execution = _execution(req, match.spec, query.precision, own)
     if execution.get("ratio"):
         scale *= execution["ratio"]
     ev = evaluate(match.spec, query, params=params, compiled=compiled, scale=scale, targets=req.targets,
@@ -125,8 +127,9 @@ def check(req: CheckRequest) -> CheckResult:
     return CheckResult(match, ev, basis, advice_for(ev, req.dataset_images, params=params, paths=paths))
 
 
-def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str) -> tuple[str, dict[str, Any]]:
-    """(the roofline's compile level, the measured execution ratio applied, if any, and its basis)."""
+def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str, records: list) -> tuple[str, dict[str, Any]]:
+    """(the roofline's compile level, the measured execution ratio applied, if any, and its basis);
+    `records`: the user's --from records, whose ratios come first."""
     from segbench.advisor.model.executions import ratio_for, ratios_from_records
 
     label = "compile" if req.compiled else req.backend
@@ -138,11 +141,7 @@ def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str) -> tuple[
         raise InputError(f"--backend onnxruntime runs fp32 graphs only (as segbench run does): add --precision fp32, "
                          f"not {precision}")
     kind = "gpu" if isinstance(spec, GPUSpec) else "cpu"
-    own = []
-    if req.from_results:
-        from segbench.records.store import read_records
-
-        own = ratios_from_records(read_records(req.from_results), ", ".join(req.from_results))
+    own = ratios_from_records(records, ", ".join(req.from_results))
     applied = ratio_for(label, kind, req.model, req.workload, precision, own)
     if applied is not None:
         return "none", applied

@@ -64,10 +64,11 @@ def _record_query(record: Record, like: Query) -> Query:
     )
 
 
-def scale_from_results(paths: tuple[str, ...], query: Query, target: GPUSpec | CPUSpec,
-                       params: Params) -> tuple[float, dict[str, Any]]:
-    """(factor for the target's time per item, the basis to show) from the best matching record."""
-    records = [r for r in read_records(paths) if r.status == "ok" and r.kind == "run"]
+def scale_from_results(paths: tuple[str, ...], query: Query, target: GPUSpec | CPUSpec, params: Params,
+                       records: list[Record] | None = None) -> tuple[float, dict[str, Any]]:
+    """(factor for the target's time per item, the basis to show) from the best matching record of
+    `paths` (`records`: those files already read)."""
+    records = [r for r in (read_records(paths) if records is None else records) if r.status == "ok" and r.kind == "run"]
     # Eager runs only: a compiled or exported record scales by its own ratio (check --compile/--backend).
     same = [r for r in records if r.model == query.model and r.workload == query.workload
             and r.execution_label == "eager"]

@@ -111,8 +111,9 @@ def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: 
 @contextlib.contextmanager
 def _offloaded(workload: Workload, execution: Execution) -> Any:
     """The point's offload flags in the workload's options while it is measured (an axis of the sweep;
-    the workload serves the other points with its own)."""
-    if execution.offload == "none" or workload.purpose != "video":  # the latter: an error row (_step)
+    the workload serves the other points with its own). A workload they do not apply to is refused in
+    `_step`, as an error row."""
+    if execution.offload == "none":
         yield
         return
     video, state = execution.offload_flags

@@ -3,8 +3,8 @@ within a fidelity bound, found by a pruned search and measured by the one harnes
 
 Cheap axes first: the fp32 eager baseline (segbench's step, no autocast or compile) and, where the
 workload has one, the model library's own README loop at fp32 (`official`: what a user's script
-experiences, the figure the speed-up is stated against), then the device's other precisions, then compile and the exported backends at the fastest precision so far,
-then larger batches for the fastest configuration. A trial more than `ABANDON` times slower than the
+experiences, the figure the speed-up is stated against), then the device's other precisions, then
+compile and the exported backends at the fastest precision so far, then larger batches for the fastest configuration. A trial more than `ABANDON` times slower than the
 best so far is not carried further; a failed trial (a backend not installed, an export that breaks)
 is a row and the search goes on. Every trial is a record in the results file, measured by the plan's
 launcher (the CLI's: a fresh process per trial, so one backend's threads, caches or crash do not
@@ -36,7 +36,8 @@ class Bound:
 
     def admits(self, record: Record) -> bool:
         f = record.fidelity
-        if not f:  # fp32 eager PyTorch, the reference's own arithmetic (offloaded or not)
+        if not f:  # fp32 eager PyTorch, the reference's own arithmetic (offloaded or not); sam2's
+            # compiled video predictor changes the arithmetic, so it is not known faithful without a figure
             from segbench.backends.execution import parse_execution
 
             e = parse_execution(record.execution_label)
@@ -271,8 +272,7 @@ def _judge(trial: Trial, result: TuneResult, bound: Bound, checkable: bool = Tru
     if r is None or r.status != "ok":
         trial.verdict = "failed"
         return
-    # sam2's compiled video predictor changes the arithmetic: without a fidelity figure it is not known faithful.
-    if bound.admits(r) and not (trial.vos_optimized and not r.fidelity):
+    if bound.admits(r):
         trial.verdict = "within bound"
     else:  # no fidelity on a workload without a network to compare: not known to be faithful
         trial.verdict = "outside bound" if r.fidelity or checkable else "unchecked (no network to compare)"
