@@ -94,7 +94,11 @@ def test_published_references_are_deduplicated_and_modelled():
     assert all(r.seconds_per_item > 0 for r in refs)
     # The MONAI zoo's "model computation" times the network alone; the SAM 2.1 README's video FPS the
     # predictor's propagation step.
-    assert {r.scope for r in refs if r.query.workload == "volume"} == {"encoder"}
+    assert {r.scope for r in refs if r.query.workload == "volume" and r.id.startswith("monai-")
+            and "end2end" not in r.id and "monailabel" not in r.id} == {"encoder"}
+    # A bundle's or TotalSegmentator's whole run (resampling, writing) is the pipeline scope.
+    assert {r.scope for r in refs if "end2end" in r.id or r.id.startswith(("totalseg-", "monai-wholebody-monailabel"))
+            } == {"pipeline"}
     assert {r.scope for r in refs if r.id.startswith("sam21-readme")} == {"predictor"}
 
 

@@ -134,7 +134,12 @@ def test_the_task_picks_the_families_that_answer_it():
     panoptic = run_json("--workload", "image", "--task", "panoptic", "--budget", "2000")["basis"]
     assert panoptic["models_considered"] == ["mask2former-swin-tiny-coco", "mask2former-swin-large-coco"]
     default = run_json("--workload", "image", "--budget", "2000")["basis"]
-    assert default["task"] == "promptable" and all(m.startswith("sam2.1-") for m in default["models_considered"])
+    # Promptable models across families, least capable first (families/base.py Quality): SAM 1, EdgeTAM,
+    # SAM 2.1 by size, SAM 3 (concept prompts) last.
+    assert default["task"] == "promptable" and default["models_considered"] == [
+        "sam-vit-b", "sam-vit-l", "sam-vit-h", "edgetam", "sam2.1-tiny", "sam2.1-small", "sam2.1-base-plus",
+        "sam2.1-large", "sam3"]
+    assert "concept" in default["quality_order"]["sam3"] and "J&F" in default["quality_order"]["edgetam"]
     assert run_json("--workload", "volume", "--budget", "2000")["basis"]["task"] == "semantic"
 
 

@@ -15,6 +15,7 @@ from segbench.cli import cli
 from segbench.errors import InputError
 from segbench.families.base import LoadedModel, ModelSpec
 from segbench.families.sam2 import tracking as V
+from segbench.workloads.tracking import grid_prompts
 from segbench.inputs import synthetic_clip, write_jpeg_folder, write_mp4
 from segbench.measure.harness import MeasureSettings
 from segbench.records.store import read_records
@@ -73,7 +74,7 @@ def test_box_prompts_from_frame_zero_only_go_forward():
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 12])
 def test_grid_prompts_are_distinct_and_inside_their_boxes(n):
     h, w = 96, 160
-    prompts = V.grid_prompts((h, w), n)
+    prompts = grid_prompts((h, w), n)
     assert len(prompts) == n and len({p.point for p in prompts}) == n
     for p in prompts:
         x, y = p.point
@@ -104,7 +105,7 @@ def test_prompts_are_the_users_cycled_else_the_clips_objects_else_a_grid():
     assert users.prompts_for(clip, 3) == [(3, 4), (50, 60), (3, 4)] and users.prompt_source == "user"
     own = V.SamVideo(_fake_loaded(), CPU, WorkloadOptions(frames=9, prompt="box"))
     assert own.prompts_for(clip, 2) == [o.box for o in clip.objects] and own.prompt_source == "synthetic objects"
-    assert own.prompts_for(clip, 3) == [p.box for p in V.grid_prompts((96, 128), 3)]
+    assert own.prompts_for(clip, 3) == [p.box for p in grid_prompts((96, 128), 3)]
 
 
 def test_user_prompts_off_the_frame_or_of_the_other_kind_are_input_errors():

@@ -68,6 +68,9 @@ class Plan:
     kind: str = "run"  # run | soak
     soak: SoakSettings | None = None  # kind soak: how long and in which windows
     launcher: str = "process"  # inline | process (each model's points in a fresh process)
+    # --quick: models registered with a smaller quick input size (ModelSpec.quick_resolution) run at it
+    # when no resolution is given; their records say the size.
+    quick: bool = False
 
     # -- points ---------------------------------------------------------------------------------
     def points(self, device: Any = None) -> list[Point]:

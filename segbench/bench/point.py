@@ -49,6 +49,7 @@ class Context:
     # (model, workload, precision, batch) -> eager seconds per item measured in this sweep: the base a
     # faster configuration's one-off cost is paid back against.
     eager_per_item: dict[tuple, float] = field(default_factory=dict)
+    done: frozenset[Point] = frozenset()  # points an earlier attempt measured: not measured again
 
 
 def precisions(plan: Plan, device: torch.device) -> list[str]:
@@ -91,7 +92,8 @@ def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int
 def load_for(ctx: Context, model_name: str, purpose: str):
     """Load a model for the plan and say which weights it got."""
     plan = ctx.plan
-    loaded = load_model(model_name, LoadOptions(ctx.device, plan.weights, plan.checkpoint, plan.resolution,
+    resolution = plan.resolution or (get_spec(model_name).quick_resolution if plan.quick else None)
+    loaded = load_model(model_name, LoadOptions(ctx.device, plan.weights, plan.checkpoint, resolution,
                                                 purpose=purpose, classes=plan.classes,
                                                 vos_optimized=plan.options.vos_optimized))
     weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"

@@ -92,4 +92,5 @@ def make_plan(
         soak=soak,
         launcher=launcher,
         executions=list(executions) or ["eager"],
+        quick=quick,
     )

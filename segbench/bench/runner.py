@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from segbench.bench.launchers import LAUNCHERS
+from segbench.bench.launchers import LAUNCHERS, Launcher
 from segbench.bench.observer import Observer, Silent
 from segbench.bench.plan import Plan, validate
 from segbench.bench.sink import ResultsSink
@@ -13,26 +13,30 @@ from segbench.errors import InputError, Interrupted
 from segbench.records.schema import Record
 
 
-def execute(plan: Plan, output: str | Path, observer: Observer | None = None, launcher: str | None = None
-            ) -> list[Record]:
+def execute(plan: Plan, output: str | Path, observer: Observer | None = None,
+            launcher: str | Launcher | None = None) -> list[Record]:
     """Measure every point of `plan`, appending each record to `output` as it completes; the records.
+    `launcher`: a name in LAUNCHERS (default: the plan's), or a launcher object (the Ray fleet's).
 
     Ctrl-C raises `Interrupted` after the interrupted point's record is kept with every one before it.
     """
     validate(plan)
-    name = launcher or plan.launcher
-    if name not in LAUNCHERS:
-        raise InputError(f"unknown launcher '{name}' (known: {', '.join(LAUNCHERS)})")
+    if launcher is None or isinstance(launcher, str):
+        name = launcher or plan.launcher
+        if name not in LAUNCHERS:
+            raise InputError(f"unknown launcher '{name}' (known: {', '.join(LAUNCHERS)})")
+        launcher = LAUNCHERS[name]
     observer = observer or Silent()
     with ResultsSink(output) as sink:
         try:
-            LAUNCHERS[name].launch(plan, sink, observer, uuid.uuid4().hex[:12])
+            launcher.launch(plan, sink, observer, uuid.uuid4().hex[:12])
         except Interrupted:
-            raise Interrupted(_interrupted(plan, sink)) from None
+            raise Interrupted(interrupted_message(plan, sink)) from None
     return sink.records
 
 
-def _interrupted(plan: Plan, sink: ResultsSink) -> str:
+def interrupted_message(plan: Plan, sink: ResultsSink) -> str:
+    """What Ctrl-C kept, in one line."""
     if plan.kind == "soak":
         windows = sum(len(r.metrics.get("windows", [])) for r in sink.records)
         return f"interrupted: the soak's {windows} window(s) measured so far are saved in {sink.path}"

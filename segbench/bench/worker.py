@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from segbench.bench.observer import Observer
-from segbench.bench.plan import Plan, eager_first
+from segbench.bench.plan import Plan, Point, eager_first
 from segbench.bench.point import Context, Measured, failed_record, load_for, measure_point, precisions
 from segbench.bench.soak import soak
 from segbench.errors import Interrupted, SegbenchError
@@ -24,10 +24,12 @@ from segbench.records.environment import fingerprint
 from segbench.workloads.base import Workload
 
 
-def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str) -> Iterator[Measured]:
-    """Every point of `plan` for one model, measured here, in order."""
+def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str,
+              done: frozenset[Point] = frozenset()) -> Iterator[Measured]:
+    """Every point of `plan` for one model, measured here, in order; those in `done` (measured by an
+    earlier attempt that died, see `segbench.fleet`) are left out."""
     device = resolve_device(plan.device)
-    ctx = Context(plan, device, fingerprint(device), run_id, observer)
+    ctx = Context(plan, device, fingerprint(device), run_id, observer, done=done)
     if plan.kind == "soak":
         yield from soak(ctx, model_name)
         return
@@ -36,6 +38,9 @@ def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str) -> I
     skipped = [w for w in plan.workloads if w not in spec.workloads]
     if skipped:
         observer.note(f"{spec.name}: skipping workload(s) it does not support: {', '.join(skipped)}")
+    if done:  # a retry loads only what it still has to measure
+        todo = {p.workload for p in plan.points(device) if p.model == spec.name and p not in done}
+        workloads = [w for w in workloads if w in todo]
     for purpose, group in _by_purpose(workloads, spec):
         loaded, failure = _setup(lambda: load_for(ctx, spec.name, purpose))
         if failure:  # the model itself does not fit: a result, and on to the next
@@ -94,6 +99,8 @@ def _sweep_batches(ctx: Context, workload: Workload, precision: str, execution: 
     largest_ok = None
     name = f"{workload.model.spec.name}/{workload.name}" + ("" if execution == "eager" else f"/{execution}")
     for batch_size in ctx.plan.batch_sizes:
+        if Point(workload.model.spec.name, workload.name, precision, batch_size, execution) in ctx.done:
+            continue
         if not workload.supports_batch_size(batch_size):
             ctx.observer.note(f"{name}: batch size {batch_size} does not apply; skipped")
             continue

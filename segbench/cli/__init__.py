@@ -26,6 +26,7 @@ COMMANDS = {
     "compare": "segbench.cli.report:compare",
     "export": "segbench.cli.report:export",
     "doctor": "segbench.cli.doctor:doctor",
+    "fleet": "segbench.cli.fleet:fleet",
 }
 
 

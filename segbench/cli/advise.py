@@ -99,7 +99,8 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
               "'this-cpu' for this machine.")
 @click.option("-m", "--model", default=None,
               help="Model name (segbench run --list-models; default: the workload's default model).")
-@click.option("-w", "--workload", default="image", show_default=True, help=" | ".join(WORKLOAD_NAMES) + ".")
+@click.option("-w", "--workload", default=None,
+              help=" | ".join(WORKLOAD_NAMES) + " (default: image, or the model's only workload).")
 @click.option("--resolution", default=None, help="Source images / video frames: 720p, 1080p, 4k or WxH.")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True,
               help="Images per batch; objects for video; windows per forward for volume.")
@@ -124,7 +125,7 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--from", "from_results", multiple=True, type=click.Path(),
               help="Results file/folder from segbench run on your machine: scale the prediction from it.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
-def check(gpu: str, model: str | None, workload: str, resolution: str | None, batch_size: int, precision: str,
+def check(gpu: str, model: str | None, workload: str | None, resolution: str | None, batch_size: int, precision: str,
           volume_shape: str | None, frames: int | None, aggregate_on: str, offload_video_to_cpu: bool,
           target_fps: float | None, target_latency_ms: float | None, images_per_hour: float | None,
           dataset_images: int | None, epochs: int | None, label_seconds: float | None, compiled: bool, backend: str,
@@ -132,9 +133,9 @@ def check(gpu: str, model: str | None, workload: str, resolution: str | None, ba
     """Will MODEL run WORKLOAD on GPU, how fast, and what could go wrong?"""
     from segbench.advisor.check import CheckRequest, Targets
     from segbench.advisor.check import check as run_check
-    from segbench.families.registry import default_model
+    from segbench.families.registry import default_model, only_workload
 
-    workload = _workload(workload)
+    workload = _workload(workload or (only_workload(model) if model else None) or "image")
     req = CheckRequest(
         gpu=gpu, model=model or default_model([workload]), workload=workload, resolution=_resolution(resolution),
         batch_size=batch_size, precision=_precision(precision), volume=_volume(volume_shape), frames=frames,

@@ -108,6 +108,12 @@ SHARED_OPTIONS = [
         help="video/volume: first-frame prompt.",
     ),
     click.option(
+        "--text",
+        default="person",
+        show_default=True,
+        help="prompt, concept models (SAM 3): the text prompt whose instances are segmented.",
+    ),
+    click.option(
         "--point",
         "points",
         type=POINT,
@@ -271,10 +277,10 @@ def run(ctx: click.Context, **kw: Any) -> None:
 _OUTPUT_OPTIONS = {"plan_file", "save_plan", "output", "as_json", "list_models"}
 
 
-def _refuse_point_options(ctx: click.Context) -> None:
+def _refuse_point_options(ctx: click.Context, also: set[str] = frozenset()) -> None:
     from click.core import ParameterSource
 
-    given = [name for name in ctx.params if name not in _OUTPUT_OPTIONS
+    given = [name for name in ctx.params if name not in _OUTPUT_OPTIONS and name not in also
              and ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -316,6 +322,7 @@ def build_plan(kw: dict[str, Any]):
         "auto_masks": kw["auto_masks"],
         "frames": kw["frames"],
         "prompt": kw["prompt"],
+        "text": kw.get("text", "person"),
         "points": tuple(kw["points"]),
         "boxes": tuple(kw["boxes"]),
         "offload_video_to_cpu": flags[0],

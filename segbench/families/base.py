@@ -23,8 +23,9 @@ TASKS = ("promptable", "semantic", "panoptic", "instance")
 
 @dataclass(frozen=True)
 class Quality:
-    """A model's place among the models of its family that serve the same task: `rank` orders them
-    (higher is more capable), `basis` says which published figure the order rests on."""
+    """A model's place among the models that answer the same task, across families (recommend takes the
+    most capable that meets the target): `rank` orders them (higher is more capable), `basis` says which
+    published figure the order rests on. Promptable: SAM 1 1-3, EdgeTAM 4, SAM 2.1 5-8, SAM 3 9."""
 
     rank: int
     basis: str
@@ -46,6 +47,8 @@ class ModelSpec:
     config: dict[str, Any] = field(default_factory=dict)
     # Other names the same architecture is published under (e.g. SAM 2.0 checkpoints of SAM 2.1 sizes).
     aliases: tuple[str, ...] = ()
+    # The model input `--quick` runs at when the published size takes minutes per step on 2 CPU cores.
+    quick_resolution: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,12 @@ def model_names(workload: str | None = None, task: str | None = None) -> list[st
             if (workload is None or workload in s.workloads) and (task is None or task in s.tasks)]
 
 
+def only_workload(model: str) -> str | None:
+    """The workload of a model that serves just one (a 3D network's `volume`), else None."""
+    spec = get_spec(model)
+    return spec.workloads[0] if len(spec.workloads) == 1 else None
+
+
 def tasks_for(workload: str) -> list[str]:
     """The tasks some registered model answers on `workload`, in the order of the first that does."""
     out: list[str] = []
@@ -172,7 +178,10 @@ def default_classes(model: str | ModelSpec) -> int | None:
 def build_on_meta(model: str | ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> Any:
     """The architecture with parameters on the `meta` device: for counting FLOPs and bytes without compute."""
     spec = model if isinstance(model, ModelSpec) else get_spec(model)
-    return family_of(spec).loader().build(spec, resolution, purpose).to("meta").eval()
+    loader = family_of(spec).loader()
+    on_meta = getattr(loader, "build_on_meta", None)  # a family that can skip building on the CPU first
+    module = on_meta(spec, resolution, purpose) if on_meta else loader.build(spec, resolution, purpose)
+    return module.to("meta").eval()
 
 
 def workload_class(workload: str, model: str | ModelSpec) -> type | None:

@@ -25,6 +25,7 @@ from segbench.report.plots import (
     volume_plots,
 )
 from segbench.report.paths_plot import two_paths_plots
+from segbench.report.scaling import scaling_plots, scaling_table
 from segbench.report.sidecar import load_samples
 from segbench.report.tables import (
     environment_table,
@@ -102,6 +103,7 @@ def build_report(
         telemetry, left_out = telemetry_plots(loaded.records, load_samples(loaded.records, loaded.inputs))
         plots += telemetry
         plots += cross_machine_plots(frame, ref)
+        plots += scaling_plots(loaded.records)
     if left_out:
         notes.append(f"Telemetry is plotted for {len(telemetry)} records; {left_out} more have samples in their sidecars.")
     _unique_names(plots)
@@ -120,6 +122,7 @@ def build_report(
         "notes": notes,
         "environment": environment_table(loaded.records),
         "results": results_table(frame),
+        "scaling": scaling_table(loaded.records),
         "plots": plots,
     }
     files = []

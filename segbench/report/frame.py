@@ -7,6 +7,7 @@ that does not measure something gives NaN/None there, never an exception.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -130,6 +131,18 @@ def _depth_runs(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in runs if isinstance(r, dict) and is_number(r.get("depth"))] if isinstance(runs, list) else []
 
 
+def machine_label(record: Record) -> str:
+    """The machine a record ran on, as the report names it: its hardware, and for a fleet record the
+    kind of node it ran on where the hardware name does not already say it (several kinds of node
+    can share one hardware name: custom resources standing in for GPU kinds, CPU-only nodes)."""
+    hardware = record.hardware
+    fleet = record.environment.get("fleet") if isinstance(record.environment, dict) else None
+    kind = str(fleet.get("kind") or "") if isinstance(fleet, dict) else ""
+    if not kind or kind == "any" or re.search(rf"(?<!\w){re.escape(kind)}(?!\w)", hardware, re.IGNORECASE):
+        return hardware
+    return f"{hardware} · kind {kind}"
+
+
 def record_row(record: Record) -> dict[str, Any]:
     env = record.environment if isinstance(record.environment, dict) else {}
     stats = record.stats if isinstance(record.stats, dict) else {}
@@ -153,7 +166,7 @@ def record_row(record: Record) -> dict[str, Any]:
         "execution": record.execution_label,
         # The settings part of Record.match_key(): two rows are the same point only if these agree too.
         "params_key": record.params_key(),
-        "hardware": record.hardware,
+        "hardware": machine_label(record),
         "host": str(env.get("host", "unknown")),
         "git_commit": str(env.get("git_commit") or "unknown"),
         "torch_threads": env.get("torch_threads"),

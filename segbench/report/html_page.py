@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from segbench.report.figures import Plot
+from segbench.report.markdown_page import SCALING_NOTE
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
@@ -31,6 +32,7 @@ _SECTION_TITLES = {
     "volume": "3D volumes",
     "telemetry": "Telemetry",
     "machines": "Machines compared",
+    "scaling": "Throughput scaling",
 }
 
 
@@ -67,6 +69,7 @@ def render_html(
     environment: pd.DataFrame,
     results: pd.DataFrame,
     plots: Sequence[Plot],
+    scaling: pd.DataFrame | None = None,
 ) -> str:
     parts = [
         "<!DOCTYPE html>",
@@ -84,6 +87,10 @@ def render_html(
     parts.append(_table(environment))
     parts.append(f"<h2>Results ({len(results)} records)</h2>")
     parts.append(_table(results, failed_rows=[s != "ok" for s in results.get("status", [])]))
+    if scaling is not None and not scaling.empty:
+        parts.append("<h2>Throughput scaling</h2>")
+        parts.append(f'<p class="note">{html.escape(SCALING_NOTE)}</p>')
+        parts.append(_table(scaling))
     for section, heading in _SECTION_TITLES.items():
         chosen = [p for p in plots if p.section == section]
         if chosen:

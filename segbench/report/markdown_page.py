@@ -9,6 +9,9 @@ import pandas as pd
 
 from segbench.report.figures import Plot
 
+SCALING_NOTE = ("`segbench fleet throughput`: one input set sharded over N workers; scaling efficiency = "
+                "throughput(N) / (N × throughput(1)); worker latencies are per item, one value per worker.")
+
 
 def _cell(value: object) -> str:
     # Pipes would split the cell; raw HTML would be rendered by most Markdown viewers.
@@ -35,6 +38,7 @@ def render_markdown(
     environment: pd.DataFrame,
     results: pd.DataFrame,
     plots: Sequence[Plot],
+    scaling: pd.DataFrame | None = None,
 ) -> str:
     parts = [f"# {_cell(title)}", "", f"Generated {_cell(generated)} by segbench.", ""]
     if random_statement:
@@ -43,6 +47,8 @@ def render_markdown(
         parts += [_cell(note), ""]
     parts += ["## Machines", "", markdown_table(environment)]
     parts += [f"## Results ({len(results)} records)", "", markdown_table(results)]
+    if scaling is not None and not scaling.empty:
+        parts += ["## Throughput scaling", "", SCALING_NOTE, "", markdown_table(scaling)]
     if plots:
         parts += ["## Plots", ""]
         for plot in plots:

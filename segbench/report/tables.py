@@ -16,6 +16,7 @@ from segbench.formatting import (
 )
 from segbench.measure.stats import NOISY_IQR_REL
 from segbench.records.schema import Record
+from segbench.report.frame import machine_label
 
 RANDOM_WEIGHTS_STATEMENT = (
     "timings are real for this architecture, accuracy/mask outputs are not"
@@ -94,7 +95,7 @@ def environment_table(records: list[Record]) -> pd.DataFrame:
         versions = env.get("versions") if isinstance(env.get("versions"), dict) else {}
         rows.append(
             {
-                "machine": record.hardware,
+                "machine": machine_label(record),
                 "host": str(env.get("host", "unknown")),
                 "os": str(env.get("os") or "—"),
                 "device": record.device,

@@ -27,6 +27,7 @@ class WorkloadOptions:
     auto_masks: int = AUTO_MASKS  # auto, relaxed: masks kept per image (the load of the output stage)
     frames: int = FULL.frames  # video: clip length when synthetic
     prompt: str = "point"  # video/volume-sam: "point" or "box" on the first frame
+    text: str = "person"  # prompt, concept models (SAM 3): the text whose instances are segmented
     points: tuple[tuple[float, float], ...] = ()  # user prompts (x, y) in input pixels; empty: generated
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # user boxes (x0, y0, x1, y1) in input pixels
     offload_video_to_cpu: bool = False

@@ -14,6 +14,9 @@ from segbench.workloads.catalog import SCOPES, WORKLOAD_NAMES
 
 METRICS = ("fps", "latency_ms", "seconds_per_volume")
 PUBLISHED_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+# Engines that quantise (TensorRT INT8, as MLPerf submissions run) publish int8: kept as data, never
+# predicted (the advisor's references are PyTorch timings only).
+ENGINE_PRECISIONS = (*PUBLISHED_PRECISIONS, "int8")
 QUALITIES = ("official", "paper", "vendor-docs", "community")
 RUNTIMES = ("pytorch", "onnxruntime", "tensorrt")
 # What a run worked on where it differs from the defaults (see segbench.cost.footprint.Query).
@@ -57,7 +60,7 @@ def load_published(path: Path | str | None = None, *, catalog: Catalog | None = 
     model_names = published_names()
     path = Path(path) if path is not None else profile_path("published.yaml")
     catalog = catalog or load_catalog()
-    data = top_level(read_yaml(path), path, ("timings", "sources"))
+    data = top_level(read_yaml(path), path, ("timings", "memory", "unmapped", "sources"))
     sources = read_sources(data, path)
     out: list[PublishedTiming] = []
     for i, raw in enumerate(section_list(data, "timings", path)):
@@ -80,7 +83,7 @@ def load_published(path: Path | str | None = None, *, catalog: Catalog | None = 
             model=e.choice("model", model_names),
             workload=e.choice("workload", WORKLOAD_NAMES),
             gpu=spec.name,
-            precision=e.choice("precision", PUBLISHED_PRECISIONS),
+            precision=_precision(e),
             batch_size=e.integer("batch_size"),
             resolution=e.text("resolution"),
             metric=e.choice("metric", METRICS),
@@ -95,6 +98,64 @@ def load_published(path: Path | str | None = None, *, catalog: Catalog | None = 
             assumed_fields=assumed,
             held_out=e.text("held_out", required=False) or "",
         ))
+    return out
+
+
+def _precision(e: Entry) -> str:
+    precision = e.choice("precision", ENGINE_PRECISIONS)
+    if precision not in PUBLISHED_PRECISIONS and e.data.get("runtime", "pytorch") == "pytorch":
+        raise e.fail("precision", f"'{precision}' is published by quantising engines only: give their runtime")
+    return precision
+
+
+@dataclass(frozen=True)
+class PublishedMemory:
+    """A published memory figure: a peak (`peak_gb`) or an out-of-memory report (`at_least_gb`, the card
+    it did not fit on), with the job's conditions."""
+
+    id: str
+    model: str
+    workload: str
+    gpu: str | None  # a catalog name, or None when the source does not say
+    peak_gb: float | None
+    at_least_gb: float | None
+    conditions: tuple[tuple[str, Any], ...]
+    source: str
+    notes: str = ""
+    held_out: str = ""  # why it is not a check of the memory model (a different pipeline, unknown inputs)
+
+    def condition(self, name: str, default: Any = None) -> Any:
+        return dict(self.conditions).get(name, default)
+
+
+_MEMORY_FIELDS = ("id", "model", "workload", "gpu", "peak_gb", "at_least_gb", "conditions", "source", "notes",
+                  "held_out")
+
+
+def load_published_memory(path: Path | str | None = None, *, catalog: Catalog | None = None
+                          ) -> list[PublishedMemory]:
+    """Published peaks and out-of-memory reports (the `memory:` section of published.yaml)."""
+    from segbench.families.registry import published_names
+
+    path = Path(path) if path is not None else profile_path("published.yaml")
+    catalog = catalog or load_catalog()
+    data = top_level(read_yaml(path), path, ("timings", "memory", "unmapped", "sources"))
+    sources = read_sources(data, path)
+    out: list[PublishedMemory] = []
+    for i, raw in enumerate(section_list(data, "memory", path) if "memory" in data else []):
+        e = Entry.listed(raw, path, "memory", i, _MEMORY_FIELDS, key="id")
+        gpu = e.text("gpu", required=False)
+        if gpu is not None and catalog.get(gpu) is None:
+            raise e.fail("gpu", f"'{gpu}' is not a catalog name; nearest: {', '.join(catalog.nearest(gpu))}")
+        peak = e.number("peak_gb", positive=True, required=False)
+        at_least = e.number("at_least_gb", positive=True, required=False)
+        if (peak is None) == (at_least is None):
+            raise e.fail("peak_gb", "give exactly one of peak_gb (a measured peak) and at_least_gb (an OOM)")
+        out.append(PublishedMemory(
+            id=e.text("id"), model=e.choice("model", published_names()), workload=e.choice("workload", WORKLOAD_NAMES),
+            gpu=catalog.get(gpu).name if gpu else None, peak_gb=peak, at_least_gb=at_least,
+            conditions=_conditions(e), source=check_source(e, "source", e.text("source"), sources),
+            notes=e.text("notes", required=False) or "", held_out=e.text("held_out", required=False) or ""))
     return out
 
 

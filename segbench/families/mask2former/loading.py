@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
 from segbench.errors import InputError
-from segbench.families import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
+from segbench.families.hf_models import load_hf
 
 
 def build(spec: ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> torch.nn.Module:
@@ -41,46 +39,19 @@ def build_config(spec: ModelSpec):
     )
 
 
-def _pretrained_source(spec: ModelSpec, options: LoadOptions) -> tuple[str | None, bool]:
-    """(directory or hub id for from_pretrained, whether it is local), or (None, True) when there is none."""
-    if options.checkpoint:
-        path = Path(options.checkpoint)
-        if not (path / "config.json").is_file():
-            raise InputError(f"{path} is not a Hugging Face model directory (no config.json)")
-        return str(path), True
-    hf_id = spec.config["hf_id"]
-    if W.find_file("config.json", hf_id) is not None:
-        return hf_id, True
-    if options.weights == "pretrained" and os.environ.get("HF_HUB_OFFLINE") != "1":
-        return hf_id, False  # from_pretrained will try the network; a failure becomes a clear error below
-    return None, True
-
-
 def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     from transformers import Mask2FormerForUniversalSegmentation
 
     h, w = options.resolution or spec.default_resolution
     if h % 32 or w % 32 or h < 64 or w < 64:
         raise InputError(f"Mask2Former resolution must be multiples of 32 and >= 64, got {w}x{h}")
-    source, local = (None, True) if options.weights == "random" else _pretrained_source(spec, options)
-    hint = f"pass --checkpoint DIR (a saved {spec.config['hf_id']}), have it in the Hugging Face cache, or use --weights random"
-    weights = W.decide(options.weights, source, spec.name, hint)
-    if weights == "pretrained":
-        try:
-            # use_safetensors=None prefers safetensors and falls back to a weights_only torch.load.
-            module = Mask2FormerForUniversalSegmentation.from_pretrained(source, local_files_only=local)
-        except OSError as exc:
-            raise InputError(
-                f"could not load pretrained {spec.name} from {source}: {str(exc).splitlines()[0]}"
-            ) from None
-    else:
-        module = build(spec)
+    module, weights, source = load_hf(spec, options, Mask2FormerForUniversalSegmentation, lambda: build(spec))
     module = module.to(options.device).eval()
     return LoadedModel(
         spec=spec,
         module=module,
         weights=weights,
-        checkpoint=source if weights == "pretrained" else None,
+        checkpoint=source,
         resolution=(int(h), int(w)),
     )
 

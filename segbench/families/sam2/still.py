@@ -51,6 +51,10 @@ class _SamStill(Workload):
         self.predictor = self._make_predictor()
 
     def _make_predictor(self):
+        return self.new_predictor()
+
+    def new_predictor(self):
+        """A predictor of the family's library (SAM 1 serves these workloads with its own)."""
         return make_predictor(self.model.module, self.size)
 
     def input_info(self) -> dict[str, Any]:
@@ -84,7 +88,7 @@ class SamImage(_SamStill):
 
     def official(self, batch_size: int) -> Callable[[], Any]:
         # segbench's batch-1 step is this same call; the loop is here to show that it is.
-        predictor, batch = make_predictor(self.model.module, self.size), self._batch(batch_size)
+        predictor, batch = self.new_predictor(), self._batch(batch_size)
 
         def loop() -> None:
             for image in batch:
@@ -142,16 +146,16 @@ class SamPrompt(_SamStill):
         return {**super().params(), "timed": "predict(point) + predict(box) on a cached embedding"}
 
 
-def generator_keeping(keep: int | None):
-    """SAM2AutomaticMaskGenerator, or (keep=N) one that keeps only the N highest-scoring masks of each
-    crop after its NMS: the generator has no such option, and what it keeps is what its output stage
-    (RLE decoding, areas, boxes, one record per mask) works on."""
-    from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
-
+def generator_keeping(keep: int | None, base: type | None = None):
+    """SAM2AutomaticMaskGenerator (or `base`, a generator of the same design), or (keep=N) one that keeps
+    only the N highest-scoring masks of each crop after its NMS: the generator has no such option, and
+    what it keeps is what its output stage (RLE decoding, areas, boxes, one record per mask) works on."""
+    if base is None:
+        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator as base
     if keep is None:
-        return SAM2AutomaticMaskGenerator
+        return base
 
-    class TopMasks(SAM2AutomaticMaskGenerator):
+    class TopMasks(base):  # type: ignore[misc, valid-type]
         def _process_crop(self, *args: Any, **kwargs: Any):
             data = super()._process_crop(*args, **kwargs)
             self.candidates = getattr(self, "candidates", 0) + len(data["iou_preds"])
@@ -197,8 +201,11 @@ class SamAuto(_SamStill):
     def keep(self) -> int | None:
         return self.options.auto_masks if self.relaxed else None
 
+    def generator_class(self, keep: int | None) -> type:
+        return generator_keeping(keep)
+
     def _generator(self, keep: int | None):
-        generator = generator_keeping(keep)(
+        generator = self.generator_class(keep)(
             self.model.module,
             points_per_side=self.options.points_per_side,
             points_per_batch=self.options.points_per_batch,
