@@ -10,9 +10,9 @@ from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
 from segbench.cli.params import INT_LIST, MODEL_SIZE, parse_name_list
-from segbench.cli.run import ProgressObserver, _refuse_point_options, _table, build_plan
+from segbench.cli.run import ProgressObserver, _refuse_point_options, build_plan, show_records
 from segbench.cli.run import run as single_machine_run
-from segbench.errors import EXIT_FAILED, InputError
+from segbench.errors import InputError
 from segbench.workloads.catalog import WORKLOAD_NAMES
 
 ADDRESS = click.option("--address", default="auto", show_default=True,
@@ -61,14 +61,9 @@ def _fleet_run(ctx: click.Context, **kw: Any) -> None:
     with sigterm_as_interrupt(), FleetProgress() as observer:
         result = run_fleet(plan, output, observer, address=kw["address"], on=on, before=before)
     records = result.records
-    if kw["as_json"]:
-        emit_json([r.to_dict() for r in records])
-    else:
-        _table(records)
-        _nodes_table(records)
-    err_console.print(f"{len(records)} record(s) from {len({_node(r) for r in records})} node(s) written to {output}")
-    if any(r.status == "error" for r in records):
-        raise click.exceptions.Exit(EXIT_FAILED)
+    show_records(records, kw["as_json"],
+                 f"{len(records)} record(s) from {len({_node(r) for r in records})} node(s) written to {output}",
+                 tables=(_nodes_table,))
 
 
 class FleetProgress(ProgressObserver):
@@ -116,13 +111,7 @@ def _on_slurm(plan, output: Path, kw: dict[str, Any]) -> None:
     err_console.print(f"[bold]segbench fleet run[/] as submitit jobs (logs in {kw['slurm']}) → {output}")
     with sigterm_as_interrupt(), ProgressObserver() as observer:
         records = run_submitit(plan, output, kw["slurm"], observer, **params)
-    if kw["as_json"]:
-        emit_json([r.to_dict() for r in records])
-    else:
-        _table(records)
-    err_console.print(f"{len(records)} record(s) written to {output}")
-    if any(r.status == "error" for r in records):
-        raise click.exceptions.Exit(EXIT_FAILED)
+    show_records(records, kw["as_json"], f"{len(records)} record(s) written to {output}")
 
 
 def _node(record) -> tuple[str, str]:

@@ -264,11 +264,19 @@ def run(ctx: click.Context, **kw: Any) -> None:
     err_console.print(f"[bold]segbench run[/] on {hardware_label(plan)} → {output}")
     with sigterm_as_interrupt(), ProgressObserver() as observer:
         records = execute(plan, output, observer)
-    if kw["as_json"]:
+    show_records(records, kw["as_json"], f"{len(records)} record(s) written to {output}")
+
+
+def show_records(records: list, as_json: bool, summary: str, tables: tuple = ()) -> None:
+    """A run's records as JSON or as the results table (and `tables`), its one-line summary, and exit 1
+    when a point ended in an error."""
+    if as_json:
         emit_json([r.to_dict() for r in records])
     else:
         _table(records)
-    err_console.print(f"{len(records)} record(s) written to {output}")
+        for table in tables:
+            table(records)
+    err_console.print(summary)
     if any(r.status == "error" for r in records):
         raise click.exceptions.Exit(EXIT_FAILED)
 
