@@ -10,7 +10,7 @@ from segbench.advisor.check import CheckRequest, check
 from segbench.bench import Plan, execute
 from segbench.errors import InputError
 from segbench.families.base import LoadOptions
-from segbench.families.hf_sam import fixed_text_ids
+from segbench.families._shared.hf_sam import fixed_text_ids
 from segbench.families.registry import build_on_meta, get_spec, load_model
 from segbench.measure.harness import MeasureSettings
 from segbench.workloads.base import WorkloadOptions

@@ -13,7 +13,7 @@ from segbench.advisor.data.catalog import load_catalog
 from segbench.advisor.targets import this_cpu_spec
 from segbench.cli import cli
 from segbench.measure import harness
-from segbench.probe import roofline as R
+from segbench.measure import roofline as R
 
 STEP_S = 0.025  # what every timed call takes on the fake clock
 

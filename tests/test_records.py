@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 from segbench.errors import InputError
-from segbench.records.atomic import atomic_append_text, atomic_write_text
+from segbench.atomic import atomic_append_text, atomic_write_text
 from segbench.records.schema import SCHEMA_VERSION, Record
 from segbench.records.store import CorruptLineWarning, append_records, new_results_path, read_records
 

@@ -126,6 +126,6 @@ def cached_cpu_roofline() -> dict | None:
     measured here, so `check` stays quick."""
     import torch
 
-    from segbench.probe.roofline import cached
+    from segbench.measure.roofline import cached
 
     return cached(torch.device("cpu"))

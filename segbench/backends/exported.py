@@ -54,7 +54,7 @@ def weights_digest(module: torch.nn.Module) -> str:
 
 def export_onnx(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path) -> float:
     """Export to `path` (atomically), returning the seconds it took."""
-    from segbench.records.atomic import atomic_write_bytes
+    from segbench.atomic import atomic_write_bytes
 
     t0 = time.perf_counter()
     tmp = path.with_suffix(".partial.onnx")
@@ -116,7 +116,7 @@ class Exported(torch.nn.Module):
             with torch.inference_mode(False), torch.no_grad(), torch.autocast(self.device.type, enabled=False):
                 inputs = tuple(a.detach().clone().float() for a in args)
                 export_s = export_onnx(flat, inputs, path)
-            from segbench.records.atomic import atomic_write_text
+            from segbench.atomic import atomic_write_text
 
             atomic_write_text(meta_path, json.dumps({"export_s": export_s, "model": self.model_name,
                                                      "slot": self.slot_name, "torch": torch.__version__}))

@@ -147,7 +147,7 @@ class Plan:
 
     def save(self, path: str | Path) -> Path:
         """Write the plan as YAML (or JSON when the name ends in .json), atomically."""
-        from segbench.records.atomic import atomic_write_text
+        from segbench.atomic import atomic_write_text
 
         path = Path(path)
         data = self.to_dict()

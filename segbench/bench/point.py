@@ -305,7 +305,7 @@ def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
 
 def measured_peak(ctx: Context, precision: str) -> dict[str, Any]:
     """{"tflops", "source"}: this machine's measured dense matmul rate at `precision` (cached per machine)."""
-    from segbench.probe.roofline import roofline_for
+    from segbench.measure.roofline import roofline_for
 
     try:
         roof = roofline_for(ctx.device, precision)

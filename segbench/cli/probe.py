@@ -14,7 +14,7 @@ from segbench.cli.output import console, emit_json, err_console, fmt_bytes
 from segbench.errors import InputError
 from segbench.probe import collect
 from segbench.probe.nvml import NOT_THROTTLING
-from segbench.records.atomic import atomic_write_text
+from segbench.atomic import atomic_write_text
 
 
 def _of(value: Any, maximum: Any, unit: str) -> str:
@@ -184,7 +184,7 @@ def probe(as_json: bool, output: Path | None, results_dir: Path, checkpoints_dir
     data = collect(results_dir=results_dir, checkpoints_dir=checkpoints_dir)
     if measure:
         from segbench.measure.device import resolve_device
-        from segbench.probe.roofline import measure_roofline
+        from segbench.measure.roofline import measure_roofline
 
         target = resolve_device(device)
         with err_console.status(f"measuring the roofline of {target}…"):

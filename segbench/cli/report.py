@@ -9,7 +9,7 @@ import click
 from segbench.cli.output import console as stdout_console
 from segbench.cli.output import emit_json
 from segbench.errors import EXIT_FAILED, InputError
-from segbench.records.atomic import atomic_write_text
+from segbench.atomic import atomic_write_text
 
 _PATH = click.Path(path_type=Path)
 

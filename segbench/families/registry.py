@@ -40,7 +40,7 @@ def _add(found: dict[str, Family], family: Any, where: str) -> None:
 def _discovered() -> dict[str, Family]:
     found: dict[str, Family] = {}
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if info.ispkg:
+        if info.ispkg and not info.name.startswith("_"):  # `_shared` is what families use, not one
             module = importlib.import_module(f"{__package__}.{info.name}")
             _add(found, getattr(module, "FAMILY", None), f"{__package__}.{info.name}")
     for point in entry_points(group=ENTRY_POINT_GROUP):

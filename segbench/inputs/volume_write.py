@@ -18,7 +18,7 @@ import numpy as np
 
 from segbench.errors import InputError
 from segbench.inputs.volume import Volume
-from segbench.records.atomic import atomic_write_bytes
+from segbench.atomic import atomic_write_bytes
 
 DEFAULT_SPACING = (1.0, 1.0, 1.0)
 

@@ -228,7 +228,7 @@ def write(path: Path, rounds: int = 2, log=print) -> Path:
     there (or, for a new file, of the profile segbench reads)."""
     import yaml
 
-    from segbench.records.atomic import atomic_write_text
+    from segbench.atomic import atomic_write_text
 
     path = Path(path)
     source = path if path.exists() else profile_path("calibration.yaml")
@@ -257,7 +257,7 @@ def fold(paths: list[str], out: Path, log=print) -> Path:
 
     from segbench.advisor.data.catalog import load_catalog
     from segbench.errors import InputError
-    from segbench.records.atomic import atomic_write_text
+    from segbench.atomic import atomic_write_text
     from segbench.records.store import read_records
 
     old = read_yaml(out) if Path(out).exists() else {"runs": []}

@@ -20,7 +20,7 @@ def write_cache(path: Path, names: list[str] | None = None, log=print) -> Path:
     """Count every model at its cached sizes and write the YAML cache atomically to `path`."""
     import yaml
 
-    from segbench.records.atomic import atomic_write_text
+    from segbench.atomic import atomic_write_text
 
     table: dict[str, dict[str, Any]] = {}
     for name in names or list(models()):

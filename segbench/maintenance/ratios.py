@@ -9,7 +9,7 @@ import yaml
 
 from segbench.advisor.model.executions import ratios_from_records
 from segbench.errors import InputError
-from segbench.records.atomic import atomic_write_text
+from segbench.atomic import atomic_write_text
 from segbench.records.store import read_records
 
 HEADER = ("# Measured execution ratios: time per item with a configuration over eager PyTorch's, the two\n"

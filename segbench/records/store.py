@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from segbench.errors import InputError
-from segbench.records.atomic import atomic_append_text
+from segbench.atomic import atomic_append_text
 from segbench.records.schema import SCHEMA_VERSION, Record
 
 DEFAULT_RESULTS_DIR = Path("results")

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib
 
 from segbench.errors import InputError
-from segbench.records.atomic import atomic_write_bytes, atomic_write_text
+from segbench.atomic import atomic_write_bytes, atomic_write_text
 from segbench.report.figures import Plot, SeriesStyle
 from segbench.report.frame import records_frame
 from segbench.report.html_page import render_html

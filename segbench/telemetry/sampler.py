@@ -33,7 +33,7 @@ import psutil
 
 from segbench.probe.host import cpu_freq_mhz, cpu_temp_c
 from segbench.probe.nvml import NvmlSession, NvmlUnavailable, nvml_index, throttling
-from segbench.records.atomic import atomic_append_text
+from segbench.atomic import atomic_append_text
 
 SIDECAR_SUFFIX = ".telemetry.jsonl"
 

@@ -32,6 +32,6 @@ FAMILY = Family(
     ),
     packages=("transformers", "timm"),
     loading="segbench.families.edgetam.loading",
-    workloads={"image": "segbench.families.hf_sam:HfImage", "video": "segbench.families.hf_sam:HfVideo"},
+    workloads={"image": "segbench.families._shared.hf_sam:HfImage", "video": "segbench.families._shared.hf_sam:HfVideo"},
     cost="segbench.families.edgetam.cost",
 )

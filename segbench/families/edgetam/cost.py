@@ -1,4 +1,4 @@
-"""What EdgeTAM costs: its image encoder, and the tracker's frames (`segbench.families.hf_sam_cost`)."""
+"""What EdgeTAM costs: its image encoder, and the tracker's frames (`segbench.families._shared.hf_sam_cost`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from segbench.cost.counting import Counts
 from segbench.cost.footprint import Footprint, ModelCounts, Query
-from segbench.families import hf_sam_cost as hf
+from segbench.families._shared import hf_sam_cost as hf
 from segbench.families.base import ModelSpec
 
 counted_size = hf.counted_size

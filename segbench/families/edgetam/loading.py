@@ -7,7 +7,7 @@ from typing import Any
 
 from segbench.errors import InputError
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
-from segbench.families.hf_models import load_square, transformers_class
+from segbench.families._shared.hf_models import load_square, transformers_class
 
 
 def _timm() -> None:

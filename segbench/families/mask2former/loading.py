@@ -8,7 +8,7 @@ import torch
 
 from segbench.errors import InputError
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
-from segbench.families.hf_models import load_hf
+from segbench.families._shared.hf_models import load_hf
 
 
 def build(spec: ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> torch.nn.Module:

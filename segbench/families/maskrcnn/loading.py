@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 
 

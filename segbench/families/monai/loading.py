@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 from segbench.inputs.parsing import WHD
 

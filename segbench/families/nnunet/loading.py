@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 from segbench.families.nnunet.plans_file import divisor, plans_source, read_plans
 from segbench.inputs.parsing import WHD

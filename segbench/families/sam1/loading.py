@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
 
 PATCH = 16  # ViT patch size: the embedding is size/16 a side

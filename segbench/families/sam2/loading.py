@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
 
 # SAM 2.1's image encoder downsamples by 16 and the predictor caches three feature levels.

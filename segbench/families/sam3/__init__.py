@@ -38,9 +38,9 @@ FAMILY = Family(
     packages=("transformers",),
     loading="segbench.families.sam3.loading",
     workloads={
-        "image": "segbench.families.hf_sam:HfImage",
+        "image": "segbench.families._shared.hf_sam:HfImage",
         "prompt": "segbench.families.sam3.concepts:Sam3Prompt",
-        "video": "segbench.families.hf_sam:HfVideo",
+        "video": "segbench.families._shared.hf_sam:HfVideo",
     },
     cost="segbench.families.sam3.cost",
 )

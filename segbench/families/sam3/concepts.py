@@ -13,8 +13,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from segbench.families.hf_models import transformers_class
-from segbench.families.hf_sam import HfImage, fixed_text_ids
+from segbench.families._shared.hf_models import transformers_class
+from segbench.families._shared.hf_sam import HfImage, fixed_text_ids
 from segbench.workloads.base import WorkloadOptions, check_prompts_inside
 
 # Post-processing as transformers' SAM 3 examples call it.

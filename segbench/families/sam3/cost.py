@@ -1,5 +1,5 @@
 """What SAM 3 costs: its vision encoder, a concept prompt decoded on the cached features (text encoder,
-DETR encoder and decoder, mask decoder), and the tracker's frames (`segbench.families.hf_sam_cost`)."""
+DETR encoder and decoder, mask decoder), and the tracker's frames (`segbench.families._shared.hf_sam_cost`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from segbench.cost.counting import Counts, count
 from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size, upsample
-from segbench.families import hf_sam_cost as hf
+from segbench.families._shared import hf_sam_cost as hf
 from segbench.families.base import ModelSpec
-from segbench.families.hf_sam import fixed_text_ids
+from segbench.families._shared.hf_sam import fixed_text_ids
 
 counted_size = hf.counted_size
 # Instances a concept prompt returns on a busy photo, whose masks are upsampled to the image: an

@@ -7,7 +7,7 @@ from typing import Any
 
 from segbench.errors import InputError
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
-from segbench.families.hf_models import load_square, transformers_class
+from segbench.families._shared.hf_models import load_square, transformers_class
 
 # The ViT's patches are 14 px and its windowed layers attend within 24 x 24 patches: sides must tile them.
 STEP = 14 * 24

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec, configured_classes
 
 STRIDE = 32  # the largest stride of the YOLO11 backbone: input sides are multiples of it

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from segbench.errors import InputError
-from segbench.families import weights as W
+from segbench.families._shared import weights as W
 from segbench.families.base import LoadedModel, LoadOptions, ModelSpec
 
 

@@ -50,7 +50,7 @@ def _session(spec: ModelSpec, size: int, tracker: Any, objects: int, frames: int
     """A tracker session on `meta` frames with `objects` clicked on frame 0, the prompt decoded."""
     import torch
 
-    from segbench.families.hf_sam import video_processor
+    from segbench.families._shared.hf_sam import video_processor
 
     processor = video_processor(spec.config, size)
     session = processor.init_video_session(inference_device="meta")

@@ -157,7 +157,7 @@ def _load_cache() -> dict[str, Any]:
 
 def _store(device: Any, measurement: dict[str, Any]) -> None:
     """Merge into the cache (what was measured now replaces what was there); never fails a run."""
-    from segbench.records.atomic import atomic_write_text
+    from segbench.atomic import atomic_write_text
 
     data = _load_cache()
     key = machine_key(device)

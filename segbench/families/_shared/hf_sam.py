@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from segbench.families.hf_models import transformers_class
+from segbench.families._shared.hf_models import transformers_class
 from segbench.measure.oom import release_memory
 from segbench.workloads.base import WorkloadOptions
 from segbench.workloads.images import ImageBatches
