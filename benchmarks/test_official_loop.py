@@ -22,8 +22,7 @@ import pytest
 import torch
 
 from benchmarks.conftest import ROUNDS, SAM_SIZE, loaded, synced
-from segbench.backends.execution import parse_execution
-from segbench.backends.install import installed
+from segbench.backends.execution import installed, parse_execution
 from segbench.families import build_workload
 from segbench.families.registry import purpose_of
 from segbench.measure.device import autocast

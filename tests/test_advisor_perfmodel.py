@@ -12,7 +12,8 @@ from segbench.advisor.data.catalog import load_catalog
 from segbench.advisor.model import fit as F
 from segbench.advisor.model import references as R
 from segbench.advisor.model import roofline as P
-from segbench.cost.footprint import Query, footprint
+from segbench.cost.footprint import Query
+from segbench.families.costs import footprint
 
 
 def test_leave_one_out_on_synthetic_data():

@@ -216,14 +216,35 @@ def test_vos_optimized_builds_sam2s_compiled_video_predictor_and_is_recorded():
 
     cpu = torch.device("cpu")
     plain = load_model("sam2.1-tiny", LoadOptions(cpu, "random", None, (128, 128), purpose="video"))
-    vos = load_model("sam2.1-tiny", LoadOptions(cpu, "random", None, (128, 128), purpose="video", vos_optimized=True))
+    vos = load_model("sam2.1-tiny", LoadOptions(cpu, "random", None, (128, 128), purpose="video",
+                                                        family_options={"vos_optimized": True}))
     assert type(plain.module).__name__ == "SAM2VideoPredictor"
     assert type(vos.module).__name__ == "SAM2VideoPredictorVOS"
     assert any("vos_optimized" in note for note in vos.notes)
-    image = load_model("sam2.1-tiny", LoadOptions(cpu, "random", None, (128, 128), vos_optimized=True))
+    image = load_model("sam2.1-tiny", LoadOptions(cpu, "random", None, (128, 128), family_options={"vos_optimized": True}))
     assert type(image.module).__name__ == "SAM2Base"  # only the video predictor has an optimised build
 
 
 def test_vos_optimized_without_a_video_workload_is_a_one_line_error():
     result = CliRunner().invoke(cli, ["run", "-m", "sam2.1-tiny", "-w", "image", "--vos-optimized"])
     assert "--vos-optimized" in one_line_error(result)
+
+
+@pytest.mark.parametrize("model", ["edgetam", "sam3"])
+def test_a_family_option_of_another_family_is_a_one_line_error(model, tmp_path):
+    """vos_optimized is SAM 2.1's: other trackers' loaders would ignore it and record plain eager under it."""
+    plan = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(cli, ["run", "-m", model, "-w", "video", "--vos-optimized", "--save-plan", str(plan)])
+    assert not plan.exists()
+    line = one_line_error(result)
+    assert "--vos-optimized" in line and "sam2" in line and model in line
+
+
+@pytest.mark.parametrize("model, offered", [("sam2.1-tiny", [{"vos_optimized": True}]), ("edgetam", []), ("sam3", [])])
+def test_tune_offers_a_family_option_only_to_the_family_that_declares_it(model, offered):
+    from segbench.bench.tune import option_trials
+
+    tried = []
+    option_trials(lambda *a, options=None: tried.append(options), lambda *a: tried.append("skipped"),
+                  "bf16", model, "video", True)
+    assert tried == offered

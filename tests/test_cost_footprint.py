@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import segbench.cost.footprint as FP
+import segbench.families.costs as costs
 from segbench.cost.counting import Counts, count
 from segbench.errors import InputError
 from segbench.workloads.volume import count_windows_whd
@@ -80,8 +81,8 @@ def test_counts_add_and_scale():
 @pytest.mark.slow
 def test_cache_matches_a_fresh_count():
     """profiles/footprints.yaml must be what counting the real architecture gives today."""
-    cached = FP.load_cache()[("sam2.1-tiny", (512, 512))]
-    fresh = FP.count_model("sam2.1-tiny", (512, 512))
+    cached = costs.load_cache()[("sam2.1-tiny", (512, 512))]
+    fresh = costs.count_model("sam2.1-tiny", (512, 512))
     assert fresh.params == cached.params
     for precision, blocks in fresh.blocks.items():
         for name, counts in blocks.items():
@@ -96,8 +97,8 @@ def _q(**kw) -> FP.Query:
 
 
 def test_image_batch_scales_work_but_not_launches():
-    one = FP.footprint(_q(batch_size=1))
-    four = FP.footprint(_q(batch_size=4))
+    one = costs.footprint(_q(batch_size=1))
+    four = costs.footprint(_q(batch_size=4))
     assert four.device.flops == pytest.approx(4 * one.device.flops)
     assert four.device.kernels == one.device.kernels
     assert four.activation_bytes == pytest.approx(4 * one.activation_bytes)
@@ -105,31 +106,31 @@ def test_image_batch_scales_work_but_not_launches():
 
 
 def test_half_precision_keeps_fp32_weights_plus_a_half_copy():
-    fp32 = FP.footprint(_q(precision="fp32"))
-    bf16 = FP.footprint(_q(precision="bf16"))
+    fp32 = costs.footprint(_q(precision="fp32"))
+    bf16 = costs.footprint(_q(precision="bf16"))
     assert bf16.weights_bytes - fp32.weights_bytes == pytest.approx(2 * fp32.params)
     assert bf16.activation_bytes < fp32.activation_bytes
 
 
 def test_video_memory_grows_per_frame_and_offloading_moves_it_to_the_host():
-    short = FP.footprint(_q(workload="video", frames=100, precision="bf16"))
-    long = FP.footprint(_q(workload="video", frames=300, precision="bf16"))
+    short = costs.footprint(_q(workload="video", frames=100, precision="bf16"))
+    long = costs.footprint(_q(workload="video", frames=300, precision="bf16"))
     assert long.state_bytes - short.state_bytes == pytest.approx(200 * short.growth_bytes_per_frame)
     frame = 3 * 1024 * 1024 * 4  # init_state keeps each frame at 1024x1024 fp32
     assert short.growth_bytes_per_frame > frame
-    offloaded = FP.footprint(_q(workload="video", frames=300, precision="bf16", offload_video_to_cpu=True))
+    offloaded = costs.footprint(_q(workload="video", frames=300, precision="bf16", offload_video_to_cpu=True))
     assert long.state_bytes - offloaded.state_bytes == pytest.approx(300 * frame)
     assert offloaded.host_state_bytes - long.host_state_bytes == pytest.approx(300 * frame)
 
 
 def test_volume_aggregation_buffers_follow_aggregate_on():
     base = {"model": "monai-unet", "workload": "volume", "volume": (512, 512, 200)}
-    device = FP.footprint(FP.Query(**base))
-    cpu = FP.footprint(FP.Query(**base, aggregate_on="cpu"))
+    device = costs.footprint(FP.Query(**base))
+    cpu = costs.footprint(FP.Query(**base, aggregate_on="cpu"))
     buffers = (14 + 1) * 512 * 512 * 200 * 4  # 14 classes + count map, fp32
     assert device.state_bytes - cpu.state_bytes == pytest.approx(buffers)
     assert cpu.host_state_bytes - device.host_state_bytes == pytest.approx(buffers)
-    assert device.device.flops == pytest.approx(147 * FP.model_counts("monai-unet").block("window", "fp32").flops)
+    assert device.device.flops == pytest.approx(147 * costs.model_counts("monai-unet").block("window", "fp32").flops)
 
 
 def test_windows_follow_monai_scan_rule():
@@ -140,7 +141,7 @@ def test_windows_follow_monai_scan_rule():
 
 def test_unsupported_workload_and_bad_batch_are_input_errors():
     with pytest.raises(InputError, match="does not support"):
-        FP.footprint(FP.Query("monai-unet", "video"))
+        costs.footprint(FP.Query("monai-unet", "video"))
     with pytest.raises(InputError, match="batch size"):
-        FP.footprint(_q(batch_size=0))
-    assert math.isfinite(FP.footprint(_q(workload="prompt")).peak_bytes)
+        costs.footprint(_q(batch_size=0))
+    assert math.isfinite(costs.footprint(_q(workload="prompt")).peak_bytes)

@@ -96,7 +96,7 @@ def test_target_gpu_vram_is_its_whole_memory():
 @pytest.mark.parametrize("model, workload", [("sam2.1-tiny", "image"), ("monai-unet", "volume")])
 def test_the_advisor_memory_model_answers_for_real_models(model, workload):
     from segbench.advisor.data.calibration import load_calibration
-    from segbench.cost.footprint import model_counts
+    from segbench.families.costs import model_counts
 
     volume = (128, 128, 64) if workload == "volume" else None
     need = footprint_estimate(DoctorRequest(model=model, workload=workload, volume=volume), "fp32")

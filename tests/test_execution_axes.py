@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from segbench.backends.catalog import BACKENDS
 from segbench.backends.execution import Execution, executions_from, parse_execution
 from segbench.bench import tune as T
 from segbench.bench.presets import make_plan
@@ -130,7 +131,7 @@ def test_tune_prunes_a_slow_precision_grows_the_batch_and_states_the_official_ra
     # the official loop 30 ms a step.
     toy.register(monkeypatch, **{"toy-t": {"sleep_s": 0.01, "sleep_by_precision": {"bf16": 0.05},
                                            "official_sleep_s": 0.03, "slot": True}})
-    monkeypatch.setattr(T, "_RUNTIME_MODULES", {})  # no exported backends: what is pruned is the subject
+    monkeypatch.setattr(T, "runtimes", lambda: [])  # no exported backends: what is pruned is the subject
     result = T.tune(_plan("toy-t"), tmp_path / "t.jsonl", minutes=5, batch_sizes=(1, 2, 4), compile_trials=False)
     by_stage = {(t.stage, t.precision, t.batch_size): t for t in result.trials}
     assert result.official is by_stage[("official", "fp32", 1)] and result.official.verdict == "reference"
@@ -146,10 +147,11 @@ def test_tune_prunes_a_slow_precision_grows_the_batch_and_states_the_official_ra
     assert len((tmp_path / "t.jsonl").read_text().splitlines()) == len(result.trials)
 
 
-def test_a_perturbed_configuration_fails_the_bound():
+def test_a_perturbed_configuration_fails_the_bound(monkeypatch):
     from segbench.records.schema import Record
 
-    record = Record(model="m", workload="image", precision="bf16", batch_size=1, device="cpu",
+    toy.register(monkeypatch, **{"toy-m": {}})
+    record = Record(model="toy-m", workload="image", precision="bf16", batch_size=1, device="cpu",
                     execution=parse_execution("eager").to_dict(), fidelity={"rel_error": 0.05, "mask_iou": 0.999})
     assert not T.Bound(max_error=0.02).admits(record)
     record.fidelity = {"rel_error": 0.01, "mask_iou": 0.95}
@@ -159,22 +161,22 @@ def test_a_perturbed_configuration_fails_the_bound():
     record.precision, record.fidelity = "fp32", {}
     assert T.Bound().admits(record)  # fp32 eager: the reference's own arithmetic
     record.params["vos_optimized"] = True
-    assert not T.Bound().admits(record)  # sam2's compiled video predictor, with no figure to show it faithful
+    assert not T.Bound().admits(record)  # a family option that compiles, with no figure to show it faithful
 
 
 def test_tune_on_a_clip_tries_sams_video_predictor_and_marks_what_it_cannot_check(tmp_path, monkeypatch):
     toy.register(monkeypatch, **{"toy-v": {"sleep_s": 0.01, "sleep_by_precision": {"bf16": 0.005}}})
-    monkeypatch.setattr(T, "_RUNTIME_MODULES", {"openvino": "openvino"})
+    monkeypatch.setattr(T, "runtimes", lambda: [BACKENDS["openvino"]])
     seen = []
     real = toy.ToyVideo.prepare
 
     def spy(self, batch_size):
-        seen.append(self.options.vos_optimized)
+        seen.append(self.model.options["vos_optimized"])
         return real(self, batch_size)
 
     monkeypatch.setattr(toy.ToyVideo, "prepare", spy)
     result = T.tune(_plan("toy-v", "video"), tmp_path / "t.jsonl", minutes=5, batch_sizes=(1, 2))
-    verdicts = {(t.stage, t.execution, t.vos_optimized): t.verdict for t in result.trials}
+    verdicts = {(t.stage, t.execution, bool(t.options.get("vos_optimized"))): t.verdict for t in result.trials}
     assert verdicts[("execution", "openvino", False)].startswith("not offered")  # no network slot to replace
     assert verdicts[("precision", "eager", False)].startswith("unchecked")  # faster, but no fidelity to judge
     assert verdicts[("offload", "eager+offload:both", False)].startswith("not tried (on a CPU")

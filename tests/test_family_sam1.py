@@ -91,7 +91,7 @@ def test_pretrained_without_a_checkpoint_names_the_published_file(tmp_path, monk
 
 
 def test_cost_blocks_on_meta_are_the_published_encoder_sizes():
-    from segbench.cost.footprint import model_counts
+    from segbench.families.costs import model_counts
 
     counts = model_counts("sam-vit-b", (1024, 1024))
     # ~487 GMACs for SAM ViT-B's encoder at 1024 px (multiply-add = 2 FLOPs).
@@ -101,7 +101,8 @@ def test_cost_blocks_on_meta_are_the_published_encoder_sizes():
 
 
 def test_footprints_hold_sam1s_single_embedding():
-    from segbench.cost.footprint import Query, footprint
+    from segbench.cost.footprint import Query
+    from segbench.families.costs import footprint
 
     image = footprint(Query("sam-vit-b", "image", batch_size=2))
     assert image.state_bytes == 2 * 256 * 64 * 64 * 4  # one 64x64 embedding per image, no high-res levels

@@ -160,7 +160,7 @@ def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(tmp
     assert all(f["bytes"] > 0 for f in m["memory_by_frame"]) and m["memory_kind"] == "host_rss_bytes"
     # FLOPs per frame: the image encoder once, every object's tracking at a full memory bank.
     from segbench.cost.counting import count
-    from segbench.cost.footprint import model_counts
+    from segbench.families.costs import model_counts
     from segbench.families.registry import build_on_meta
 
     meta = build_on_meta("sam2.1-tiny", (256, 256))

@@ -15,7 +15,7 @@ import torch
 
 from segbench.cost.counting import Counts
 from segbench.cost.footprint import Footprint, Query
-from segbench.families.base import Family, LoadedModel, LoadOptions, ModelSpec, Quality
+from segbench.families.base import Family, FamilyOption, LoadedModel, LoadOptions, ModelSpec, Quality
 from segbench.families.registry import register as register_family
 from segbench.workloads.base import Workload
 
@@ -117,7 +117,7 @@ class ToyVideo(ToyWorkload):
     network = Workload.network  # like SAM 2.1's video predictor: no single network to replace or compare
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "vos_optimized": self.options.vos_optimized}  # as SamTracking records it
+        return {**super().params(), "vos_optimized": self.model.options["vos_optimized"]}  # as SamTracking records it
 
 
 def spec(name: str, config: dict[str, Any] | None = None, rank: int = 1) -> ModelSpec:
@@ -127,7 +127,13 @@ def spec(name: str, config: dict[str, Any] | None = None, rank: int = 1) -> Mode
 
 def family(*specs: ModelSpec) -> Family:
     return Family(name="toy", title="toy", models=tuple(specs), packages=(), loading="tests.toy",
-                  workloads={"image": "tests.toy:ToyWorkload", "video": "tests.toy:ToyVideo"}, cost="tests.toy")
+                  workloads={"image": "tests.toy:ToyWorkload", "video": "tests.toy:ToyVideo"}, cost="tests.toy",
+                  options=(VOS_LIKE,))
+
+
+# A family option as SAM 2.1 declares its compiled video predictor (the same name and kind).
+VOS_LIKE = FamilyOption("vos_optimized", "flag", False, "video: the toy's 'compiled' predictor",
+                        workloads=("video",), tune=(True,), compiles=True)
 
 
 # What worker processes see through $SEGBENCH_FAMILIES=tests.toy.

@@ -39,7 +39,7 @@ def memory_need(model: str, workload: str, precision: str, *, batch_size: int = 
     """The memory model's answer for one configuration (what `segbench check` reports)."""
     from segbench.advisor.evaluate import build_query
     from segbench.advisor.model.memory import allocated_peak_bytes, device_peak_bytes, host_peak_bytes
-    from segbench.cost.footprint import footprint
+    from segbench.families.costs import footprint
 
     fp = footprint(build_query(model, workload, precision, resolution=resolution, batch_size=batch_size,
                                volume=volume, frames=frames))

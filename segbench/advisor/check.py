@@ -22,6 +22,7 @@ from segbench.advisor.model.roofline import peaks
 from segbench.advisor.targets import resolve_target
 from segbench.errors import InputError
 from segbench.families.registry import default_classes, get_spec
+from segbench.limits import check_finite
 from segbench.workloads.catalog import SCOPE_MEANS
 
 
@@ -50,6 +51,9 @@ class CheckRequest:
     from_results: tuple[str, ...] = ()
     scope: str = "predictor"
     classes: int | None = None
+
+    def __post_init__(self) -> None:
+        check_finite(self, "check")  # NaN or infinity from the API would print as invalid JSON
 
 
 @dataclass
@@ -137,9 +141,12 @@ def _execution(req: CheckRequest, spec: GPUSpec | Any, precision: str, records: 
         return "none", {}
     if req.compiled and req.backend != "eager":
         raise InputError("--compile applies to eager PyTorch: an exported --backend is compiled by its own runtime")
-    if label == "onnxruntime" and precision != "fp32":
-        raise InputError(f"--backend onnxruntime runs fp32 graphs only (as segbench run does): add --precision fp32, "
-                         f"not {precision}")
+    if not req.compiled:
+        from segbench.backends.catalog import get
+
+        refused = get(label).refusal(precision)  # the backend's own rule, as segbench run applies it
+        if refused:
+            raise InputError(f"--backend {refused}")
     kind = "gpu" if isinstance(spec, GPUSpec) else "cpu"
     own = ratios_from_records(records, ", ".join(req.from_results))
     applied = ratio_for(label, kind, req.model, req.workload, precision, own)

@@ -15,7 +15,8 @@ from segbench.advisor.limits import OOM_HEADROOM
 from segbench.advisor.model import memory as M
 from segbench.advisor.model.fit import fitted
 from segbench.advisor.model.roofline import Breakdown, Params, predict
-from segbench.cost.footprint import Footprint, Query, footprint
+from segbench.cost.footprint import Footprint, Query
+from segbench.families.costs import footprint
 from segbench.errors import InputError
 from segbench.families.registry import check_serves, get_spec, with_classes
 from segbench.formatting import fmt_seconds as fmt_duration

@@ -17,7 +17,8 @@ from typing import Any
 from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.model.roofline import Params, predict
 from segbench.advisor.targets import this_cpu_spec
-from segbench.cost.footprint import Query, footprint
+from segbench.cost.footprint import Query
+from segbench.families.costs import footprint
 from segbench.errors import InputError
 from segbench.records.schema import Record
 from segbench.records.store import read_records

@@ -32,6 +32,7 @@ from segbench.advisor.model.fit import STALE_FIT_NOTE, fit_is_current, fitted
 from segbench.errors import InputError
 from segbench.families.base import TASKS
 from segbench.families.registry import check_serves, check_workload_name, get_spec, model_names, tasks_for
+from segbench.limits import check_finite
 from segbench.workloads.catalog import DEFAULT_TASK
 
 
@@ -96,6 +97,9 @@ class RecommendRequest:
     dataset_images: int | None = None
     epochs: int | None = None  # the small model's fine-tuning epochs in the two-paths advice
     label_seconds: float | None = None  # a person's seconds per image in it
+
+    def __post_init__(self) -> None:
+        check_finite(self, "recommend")  # NaN or infinity from the API would print as invalid JSON
 
 
 @dataclass

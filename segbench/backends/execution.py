@@ -1,20 +1,22 @@
-"""Execution configurations: which backend runs the slot, and with which torch.compile mode.
+"""Execution configurations: which backend runs the workload (`segbench.backends.catalog`), and with
+which torch.compile mode; and putting one in a workload's network slot for a point.
 
 A plan holds them as labels ("eager", "compile", "compile:max-autotune", "official", "onnxruntime",
-"openvino") so that plans and records stay plain data. "official" is not a runtime but a harness: the
-model library's own documented loop (the sam2 README's predictor calls, MONAI's bare
-sliding_window_inference) written as a user writes it, timed beside segbench's step of the same inputs.
+"openvino") so that plans and records stay plain data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from segbench.backends import catalog
+from segbench.backends.base import Backend, BackendUnavailable
 from segbench.errors import InputError
 
-BACKENDS = ("eager", "official", "onnxruntime", "openvino")
 COMPILE_MODES = ("off", "default", "max-autotune")
-EXECUTIONS = ("eager", "compile", "compile:max-autotune", "official", "onnxruntime", "openvino")
 
 
 # Where SAM 2.1's video predictor keeps a clip (its init_state flags): the memory/speed trade of a
@@ -23,11 +25,20 @@ OFFLOADS = {"none": (False, False), "video": (True, False), "state": (False, Tru
 _OFFLOAD_TAG = "+offload:"
 
 
+def labels() -> tuple[str, ...]:
+    """Every execution label, one spelling each."""
+    return ("eager", "compile", "compile:max-autotune", *(n for n in catalog.names() if n != "eager"))
+
+
 @dataclass(frozen=True)
 class Execution:
     backend: str = "eager"
     compile: str = "off"
     offload: str = "none"
+
+    @property
+    def descriptor(self) -> Backend:
+        return catalog.get(self.backend)
 
     @property
     def label(self) -> str:
@@ -45,12 +56,12 @@ class Execution:
     @property
     def is_official(self) -> bool:
         """The library's own loop in place of segbench's step (eager PyTorch, nothing replaced)."""
-        return self.backend == "official"
+        return self.descriptor.replaces == "step"
 
     @property
     def replaces_network(self) -> bool:
         """Compiled or exported: the workload's network slot holds something else during the point."""
-        return self.compile != "off" or self.backend in ("onnxruntime", "openvino")
+        return self.compile != "off" or self.descriptor.replaces == "network"
 
     @property
     def offload_flags(self) -> tuple[bool, bool]:
@@ -66,15 +77,13 @@ def parse_execution(label: str) -> Execution:
     if tagged and offload not in set(OFFLOADS) - {"none"}:  # one spelling per configuration: "eager", not "eager+offload:none"
         raise InputError(f"unknown offload '{offload}' in '{label}': use {', '.join(o for o in OFFLOADS if o != 'none')}")
     offload = offload or "none"
-    if base == "eager":
-        return Execution(offload=offload)
     if base in ("compile", "compile:default"):
         return Execution(compile="default", offload=offload)
     if base == "compile:max-autotune":
         return Execution(compile="max-autotune", offload=offload)
-    if base in ("official", "onnxruntime", "openvino"):
+    if base in catalog.BACKENDS:
         return Execution(backend=base, offload=offload)
-    raise InputError(f"unknown execution '{label}': use {', '.join(EXECUTIONS)}")
+    raise InputError(f"unknown execution '{label}': use {', '.join(labels())}")
 
 
 def executions_from(compile_modes: list[str], backends: list[str], offloads: list[str] = ("none",)) -> list[str]:
@@ -84,8 +93,7 @@ def executions_from(compile_modes: list[str], backends: list[str], offloads: lis
         if mode not in COMPILE_MODES:
             raise InputError(f"unknown --compile mode '{mode}': use {', '.join(COMPILE_MODES)}")
     for backend in backends:
-        if backend not in BACKENDS:
-            raise InputError(f"unknown --backend '{backend}': use {', '.join(BACKENDS)}")
+        catalog.get(backend)
     for offload in offloads:
         if offload not in OFFLOADS:
             raise InputError(f"unknown --offload '{offload}': use {', '.join(OFFLOADS)}")
@@ -95,3 +103,43 @@ def executions_from(compile_modes: list[str], backends: list[str], offloads: lis
             for mode in (compile_modes if backend == "eager" else ["off"]):
                 out.append(Execution(backend, mode, offload).label)
     return list(dict.fromkeys(out))
+
+
+# -- in the slot, for one point ------------------------------------------------------------------------
+
+
+class Installed:
+    """What sits in the slot during the point; `one_off()` its one-time costs so far."""
+
+    def __init__(self, module: Any = None) -> None:
+        self.module = module
+
+    def one_off(self) -> dict[str, Any] | None:
+        return self.module.one_off() if self.module is not None else None
+
+
+def wrapper_for(execution: Execution, original: Any, model_name: str, slot: Any, precision: str, device: Any) -> Any:
+    if execution.compile != "off":
+        from segbench.backends.compiled import Compiled
+
+        return Compiled(original, execution.compile)
+    return execution.descriptor.wrap(original, model_name, slot, precision, device)
+
+
+@contextmanager
+def installed(execution: Execution, slot: Any, model_name: str, workload: str, precision: str,
+              device: Any) -> Iterator[Installed]:
+    """The slot holds the configuration's network inside the block and its own network after it."""
+    if not execution.replaces_network:
+        yield Installed()
+        return
+    if slot is None:
+        raise BackendUnavailable(f"{model_name} {workload}: no network that --compile / --backend can replace "
+                                 "(they apply to image encoders, Mask2Former and the MONAI networks)")
+    original = slot.get()
+    wrapper = wrapper_for(execution, original, model_name, slot, precision, device)
+    slot.set(wrapper)
+    try:
+        yield Installed(wrapper)
+    finally:
+        slot.set(original)

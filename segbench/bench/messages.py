@@ -3,17 +3,20 @@
 The worker side (`stream_model`) measures one model and sends each event as a plain tuple through
 whatever carries it (a pipe to a child process, a queue actor to a Ray driver):
 
+    ("phase", load | warm-up | timed, point-tuple | None, label)
     ("started", label, min_iters, point-tuple | None)   ("sample", index, seconds)   ("note", text)
     ("measured", record-dict, telemetry)   then one of ("interrupted",) ("input_error", class, text)
-    ("crash", description), and always ("done",) last.
+    ("crash", description) ("timed_out", text), and always ("done",) last.
 
 The launcher side (`Received`) turns them back into records written to the sink and calls to the
-observer, and remembers which points came back, so that what a dead worker did not hand back
-becomes rows (`unfinished_rows`) or is measured again elsewhere (`left_to_measure`).
+observer, and remembers which points came back and which point is in which phase since when, so
+that a point past its time limit is stopped (`overdue`), and what a dead or stopped worker did not
+hand back becomes rows (`unfinished_rows`) or is measured again (`left_to_measure`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import astuple
 from typing import Any
@@ -22,12 +25,15 @@ from segbench.bench.observer import Observer
 from segbench.bench.plan import Plan, Point
 from segbench.bench.point import Context, Measured, failed_record
 from segbench.bench.sink import ResultsSink
+from segbench.bench.timeouts import TimedOut, timeout_text
 from segbench.bench.worker import run_model
 from segbench.errors import Interrupted, SegbenchError
 from segbench.measure.oom import describe_failure
 from segbench.records.schema import Record
 
 Put = Callable[[tuple], None]
+# The status `Received.seen` keeps for a point that timed out: like an OOM, it ends its batch sweep.
+TIMED_OUT = "timed out"
 
 
 class MessageObserver:
@@ -51,16 +57,21 @@ class MessageObserver:
         self.put(("note", text))
 
 
-def stream_model(plan_data: dict[str, Any], model: str, run_id: str, put: Put, *, samples: bool = True,
+def stream_model(plan_data: dict[str, Any] | Plan, model: str, run_id: str, put: Put, *, samples: bool = True,
                  done: Iterable[tuple] = (), environment: dict[str, Any] | None = None) -> None:
     """Measure one model in this process, every event and record through `put`, ending with "done".
 
     `done`: points (as tuples) measured already by an earlier attempt, left out. `environment`:
     entries added to every record's environment (a fleet node's identity)."""
-    plan = Plan.from_dict(plan_data)
+    plan = plan_data if isinstance(plan_data, Plan) else Plan.from_dict(plan_data)
     observer = MessageObserver(put, samples)
+
+    def on_phase(phase: str, point: Point | None, label: str) -> None:
+        put(("phase", phase, astuple(point) if point else None, label))
+
     try:
-        for measured in run_model(plan, model, observer, run_id, done=frozenset(Point(*p) for p in done)):
+        for measured in run_model(plan, model, observer, run_id, done=frozenset(Point(*p) for p in done),
+                                  on_phase=on_phase):
             if environment:
                 measured.record.environment.update(environment)
             put(("measured", measured.record.to_dict(), measured.telemetry))
@@ -68,9 +79,19 @@ def stream_model(plan_data: dict[str, Any], model: str, run_id: str, put: Put, *
         put(("interrupted",))
     except SegbenchError as exc:
         put(("input_error", type(exc).__name__, str(exc)))
-    except Exception as exc:  # noqa: BLE001 - a bug in one model's worker is a row, not the end of the run
+    except TimedOut as exc:  # the inline launcher's alarm, outside a point (a model that loads for ever)
+        put(("timed_out", str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - a bug (or sys.exit) in one model's worker is rows, not the end
         put(("crash", describe_failure(exc)))
     put(("done",))
+
+
+def limit_of(plan: Plan) -> float | None:
+    """A point's time limit in seconds (None: none). A soak's point runs for its minutes on top."""
+    if not plan.point_timeout_s:
+        return None
+    soak = plan.soak.minutes * 60.0 + plan.soak.window_s if plan.kind == "soak" and plan.soak else 0.0
+    return plan.point_timeout_s + soak
 
 
 class Received:
@@ -79,18 +100,37 @@ class Received:
 
     def __init__(self) -> None:
         self.seen: dict[Point, str] = {}
-        self.current: tuple[Point | None, str] = (None, "")
         self.interrupted = False
+        self.last: Record | None = None  # the latest record: its environment is the worker's
+        self.restart()
+
+    def restart(self) -> None:
+        """A fresh worker goes on with what is left: forget how the last one ended, keep what it measured."""
+        self.current: tuple[Point | None, str] = (None, "")
+        self.phase = ""
+        self.since = time.monotonic()  # when the current point (or load) began: its time limit counts from here
         self.finished = False
         self.failure: tuple[type[SegbenchError], str] | None = None
         self.crash: str | None = None  # a Python error that ended the worker
-        self.last: Record | None = None  # the latest record: its environment is the worker's
+        self.timed_out: str | None = None  # why the worker was stopped: its point passed the time limit
+
+    def overdue(self, limit_s: float | None) -> bool:
+        """The current point (or load) has run past `limit_s`: say so in `timed_out` (the caller stops the worker)."""
+        if limit_s is None or self.finished or self.timed_out or time.monotonic() - self.since <= limit_s:
+            return False
+        self.timed_out = timeout_text(limit_s, self.phase or "load")
+        return True
 
     def take(self, message: tuple, sink: ResultsSink, observer: Observer) -> None:
         kind = message[0]
-        if kind == "started":
+        if kind == "phase":
+            self.current = (Point(*message[2]) if message[2] else None, message[3])
+            if message[1] != "timed":  # the timed phase goes on with the point that warmed up
+                self.since = time.monotonic()
+            self.phase = message[1]
+        elif kind == "started":
             self.current = (Point(*message[3]) if message[3] else None, message[1])
-            observer.point_started(message[1], message[2])
+            observer.point_started(message[1], message[2], self.current[0])
         elif kind == "sample":
             observer.sample(message[1], message[2])
         elif kind == "note":
@@ -98,7 +138,7 @@ class Received:
         elif kind == "measured":
             record = Record.from_dict(message[1])
             self.seen[point_of(record)] = record.status
-            self.current = (None, "")
+            self.current, self.phase, self.since = (None, ""), "", time.monotonic()
             self.last = record
             observer.record(sink.write(Measured(record, message[2])))
         elif kind == "interrupted":
@@ -107,6 +147,8 @@ class Received:
             self.failure = (error_class(message[1]), message[2])
         elif kind == "crash":
             self.crash = message[1]
+        elif kind == "timed_out":
+            self.timed_out = message[1]
         elif kind == "done":
             self.finished = True
 
@@ -123,8 +165,8 @@ def point_of(record: Record) -> Point:
 
 
 def _stopped(seen: dict[Point, str]) -> set[tuple[str, str, str]]:
-    """Sweeps an OOM ended: their larger batch sizes would not have been tried."""
-    return {(p.workload, p.precision, p.execution) for p, status in seen.items() if status == "oom"}
+    """Sweeps an OOM (or a time limit) ended: their larger batch sizes would not have been tried."""
+    return {(p.workload, p.precision, p.execution) for p, status in seen.items() if status in ("oom", TIMED_OUT)}
 
 
 def left_to_measure(plan: Plan, model: str, seen: dict[Point, str], device: Any) -> list[Point]:
@@ -134,22 +176,48 @@ def left_to_measure(plan: Plan, model: str, seen: dict[Point, str], device: Any)
             and (p.workload, p.precision, p.execution) not in stopped]
 
 
-def unfinished_rows(plan: Plan, model: str, received: Received, how: str, run_id: str, *, device: Any = None,
-                    environment: dict[str, Any] | None = None) -> list[Measured]:
-    """Rows for what a dead worker did not hand back: the point it was in `error`, the rest `skipped`
-    (except batch sizes past one that ran out of memory, which the sweep would not have tried).
-    `device` and `environment` are the worker's where known (a fleet node), else this process's."""
+def measured_already(plan: Plan, model: str, seen: dict[Point, str], device: Any) -> list[Point]:
+    """The model's points a fresh worker leaves out: those that came back or were ruled out."""
+    todo = set(left_to_measure(plan, model, seen, device))
+    return [p for p in plan.points(device) if p.model == model and p not in todo]
+
+
+def _row_context(plan: Plan, run_id: str, device: Any, environment: dict[str, Any] | None) -> Context:
     from segbench.measure.device import resolve_device
     from segbench.records.environment import fingerprint
 
     device = device if device is not None else resolve_device(plan.device)
     environment = environment if environment is not None else fingerprint(device)
-    ctx = Context(plan, device, environment, run_id, observer=None)  # type: ignore[arg-type]
+    return Context(plan, device, environment, run_id, observer=None)  # type: ignore[arg-type]
+
+
+def timed_out_row(plan: Plan, model: str, received: Received, run_id: str) -> Measured | None:
+    """The `error` row of the point a stopped worker was measuring (None: it was between points, or
+    its record came back after all); the point's sweep is over (`TIMED_OUT`)."""
+    point = received.current[0]
+    if point is None or received.timed_out is None or point in received.seen:
+        return None
+    received.seen[point] = TIMED_OUT
+    ctx = _row_context(plan, run_id, None, None)
+    return Measured(failed_record(ctx, model, point.workload, point.precision, point.batch_size, "error",
+                                  received.timed_out, point.execution))
+
+
+def unfinished_rows(plan: Plan, model: str, received: Received, how: str, run_id: str, *, device: Any = None,
+                    environment: dict[str, Any] | None = None) -> list[Measured]:
+    """Rows for what a dead (or stopped) worker did not hand back: the point it was in (or loading
+    for) `error`, the rest `skipped` (except batch sizes past one that ran out of memory, which the
+    sweep would not have tried). `device` and `environment` are the worker's where known (a fleet
+    node), else this process's."""
+    ctx = _row_context(plan, run_id, device, environment)
     point, label = received.current
     rows: list[Measured] = []
-    for p in left_to_measure(plan, model, received.seen, device):
+    for p in left_to_measure(plan, model, received.seen, ctx.device):
         if p == point:
-            status, error = "error", f"the worker process {how} while measuring {label}"
+            status = "error"
+            error = received.timed_out or f"the worker process {how} while measuring {label}"
+            if received.timed_out and label:
+                error = f"{error}: {label}"
         else:
             status, error = "skipped", f"not measured: the worker process {how}" + (f" at {label}" if label else "")
         rows.append(Measured(failed_record(ctx, model, p.workload, p.precision, p.batch_size, status, error,

@@ -15,15 +15,17 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
+from segbench import limits as L
 from segbench.errors import InputError
+from segbench.families.base import WEIGHT_MODES
 from segbench.measure.harness import MeasureSettings
 from segbench.workloads.base import WorkloadOptions
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: family options apart from the workload options
 KINDS = ("run", "soak")
 LAUNCHERS = ("inline", "process")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -34,6 +36,12 @@ class SoakSettings:
     minutes: float = 10.0  # how long to keep the load on
     window_s: float = 30.0  # throughput is measured per window; the first is warm-up
     max_temp_c: float | None = None  # stop early when any sensor reaches this
+
+    RULES: ClassVar[dict[str, L.Rule]] = {"minutes": L.Rule(L.SOAK_MINUTES), "window_s": L.Rule(L.SOAK_WINDOW_S),
+                                          "max_temp_c": L.Rule(L.SOAK_MAX_TEMP_C)}
+
+    def check(self, where: str = "soak", path: str = "") -> None:
+        L.check_fields(self, self.RULES, where, path)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,26 @@ class Plan:
     # --quick: models registered with a smaller quick input size (ModelSpec.quick_resolution) run at it
     # when no resolution is given; their records say the size.
     quick: bool = False
+    # A point (or a model's loading) that runs longer than this is stopped and recorded as an `error`
+    # row (see segbench.bench.launchers); None: no limit. 1800 s: the slowest --quick point on 2 CPU
+    # cores (a training step of Mask R-CNN, minutes) fits many times over, and a hung CI job still ends.
+    point_timeout_s: float | None = 1800.0
+    # Options only some families honour (`Family.options`: SAM 3's text, SAM 2.1's vos_optimized), as
+    # given; validation refuses one that no model of the plan declares.
+    family_options: dict[str, Any] = field(default_factory=dict)
+
+    # The stated limits of each field (segbench.limits); a field's type comes from its annotation, and the
+    # nested settings, options and soak check their own. A plan file and the command line's options both
+    # pass them (`check_shape`).
+    RULES: ClassVar[dict[str, L.Rule]] = {
+        "models": L.Rule(items=L.MAX_NAMES, min_items=1), "workloads": L.Rule(items=L.MAX_NAMES, min_items=1),
+        "precisions": L.Rule(items=L.MAX_NAMES, min_items=1), "executions": L.Rule(items=L.MAX_NAMES, min_items=1),
+        "batch_sizes": L.Rule(L.BATCH_SIZE, items=L.MAX_BATCH_SIZES, min_items=1),
+        "weights": L.Rule(choices=WEIGHT_MODES), "resolution": L.Rule(L.RESOLUTION_SIDE, items=3, min_items=2),
+        "classes": L.Rule(L.CLASSES), "max_ram_bytes": L.Rule(L.MAX_RAM_BYTES),
+        "telemetry_interval_s": L.Rule(L.TELEMETRY_INTERVAL_S), "kind": L.Rule(choices=KINDS),
+        "launcher": L.Rule(choices=LAUNCHERS), "point_timeout_s": L.Rule(L.POINT_TIMEOUT_S),
+    }
 
     # -- points ---------------------------------------------------------------------------------
     def points(self, device: Any = None) -> list[Point]:
@@ -100,8 +128,11 @@ class Plan:
             raise InputError(f"{where}: expected a mapping of plan fields, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("plan_version", PLAN_VERSION)
-        if not isinstance(version, int) or version > PLAN_VERSION:
-            raise InputError(f"{where}: plan_version {version!r} is newer than this segbench reads ({PLAN_VERSION})")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InputError(f"{where}: plan_version must be an integer, got {L.shown(version)}")
+        if version > PLAN_VERSION:
+            raise InputError(f"{where}: plan_version {version} is newer than this segbench reads ({PLAN_VERSION})")
+        data = _family_options_of_v1(data)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         _no_unknown(data, fields, where)
         if "models" not in data:
@@ -114,8 +145,6 @@ class Plan:
                 kw[name] = _sub(WorkloadOptions, value, f"{where}: options")
             elif name == "soak":
                 kw[name] = None if value is None else _sub(SoakSettings, value, f"{where}: soak")
-            elif name == "resolution":
-                kw[name] = None if value is None else tuple(_ints(value, f"{where}: resolution"))
             else:
                 kw[name] = value
         plan = cls(**kw)
@@ -123,14 +152,14 @@ class Plan:
         return plan
 
     def check_shape(self, where: str = "plan") -> None:
-        """Field types and values that need no registry or device (a hand-edited file's mistakes)."""
+        """Field types, the stated limits (segbench.limits) and the values that need no registry or device:
+        a hand-edited file's mistakes and impossible options alike, each one line naming the field."""
+        L.check_fields(self, self.RULES, where)
         for name in ("models", "workloads", "precisions", "executions"):
-            value = getattr(self, name)
-            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-                raise InputError(f"{where}: field '{name}' must be a non-empty list of names, got {value!r}")
-        self.batch_sizes = _ints(self.batch_sizes, f"{where}: batch_sizes")
-        if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
-            raise InputError("batch sizes must be positive integers")
+            if not all(getattr(self, name)):
+                raise InputError(f"{where}: {name} must be a non-empty list of names, got {L.shown(getattr(self, name))}")
+        if len(set(self.batch_sizes)) != len(self.batch_sizes):
+            raise InputError(f"{where}: batch_sizes lists a batch size twice: {L.shown(self.batch_sizes)}")
         from segbench.backends.execution import parse_execution
 
         for label in self.executions:
@@ -138,35 +167,35 @@ class Plan:
         for p in self.precisions:
             if p not in PRECISIONS:
                 raise InputError(f"unknown precision '{p}': use {', '.join(PRECISIONS)}")
-        if self.kind not in KINDS:
-            raise InputError(f"{where}: field 'kind' must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if self.launcher not in LAUNCHERS:
-            raise InputError(f"{where}: field 'launcher' must be one of {', '.join(LAUNCHERS)}, got {self.launcher!r}")
         if self.kind == "soak" and self.soak is None:
             self.soak = SoakSettings()
 
-    def save(self, path: str | Path) -> Path:
-        """Write the plan as YAML (or JSON when the name ends in .json), atomically."""
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write the plan as YAML (or JSON when the name ends in .json), atomically. An existing file is
+        replaced only when it is a plan and `force` is given: a results file or anything else is kept."""
         from segbench.atomic import atomic_write_text
 
+        self.check_shape()  # never write a plan that would not load
         path = Path(path)
+        if path.exists() or path.is_symlink():
+            if not _is_plan_file(path):
+                raise InputError(f"--save-plan: {path} exists and is not a segbench plan; it is left as it is "
+                                 "(choose another file name)")
+            if not force:
+                raise InputError(f"--save-plan: plan {path} exists; add --force to replace it")
         data = self.to_dict()
-        text = json.dumps(data, indent=2) + "\n" if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
-        atomic_write_text(path, text)
+        text = json.dumps(data, indent=2) + "\n" if path.suffix == ".json" else \
+            yaml.dump(data, Dumper=_PlanDumper, sort_keys=False)
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            raise InputError(f"--save-plan: cannot write {path}: {exc.strerror or exc}") from None
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> Plan:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read plan {path}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise InputError(f"{path}: not a valid plan file ({str(exc).splitlines()[0]})") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(_read_plan_data(path), str(path))
 
 
 def eager_first(executions: list[str]) -> list[str]:
@@ -177,7 +206,8 @@ def eager_first(executions: list[str]) -> list[str]:
 def validate(plan: Plan) -> Any:
     """Every name and number checked, and the user's inputs read once, before any model loads.
     Returns the device the plan runs on here."""
-    from segbench.families.registry import check_inputs, check_workload_name, get_spec, with_classes
+    from segbench.families.registry import (check_family_options, check_inputs, check_workload_name, get_spec,
+                                            with_classes)
     from segbench.measure.device import check_precision, resolve_device
 
     plan.check_shape()
@@ -190,8 +220,7 @@ def validate(plan: Plan) -> Any:
                              f"(it supports: {', '.join(spec.workloads)})")
     for spec in specs:
         with_classes(spec, plan.classes)  # a model without output classes: one-line error
-    if plan.options.vos_optimized and not any(w in ("video", "volume") for w in plan.workloads):
-        raise InputError("--vos-optimized applies to SAM 2.1's video predictor: add -w video (or volume)")
+    check_family_options(specs, plan.workloads, plan.family_options)
     if plan.checkpoint and len(plan.models) > 1:
         raise InputError("--checkpoint names one model's weights; give exactly one --model with it")
     device = resolve_device(plan.device)
@@ -207,6 +236,72 @@ def validate(plan: Plan) -> Any:
     return device
 
 
+class _PlanLoader(yaml.SafeLoader):
+    """YAML without aliases: a plan has no use for them, and a few nested ones expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "plan files may not use YAML aliases (*name)",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+class _PlanDumper(yaml.SafeDumper):
+    """Never writes an alias, so that every saved plan loads with `_PlanLoader`."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _read_plan_data(path: Path) -> Any:
+    """The parsed file: a one-line InputError for anything that is not a small text file of YAML or JSON."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(L.MAX_PLAN_BYTES + 1)  # at most this much, whatever the file (/dev/zero)
+    except OSError as exc:
+        raise InputError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+    if len(raw) > L.MAX_PLAN_BYTES:
+        raise InputError(f"{path}: larger than {L.MAX_PLAN_BYTES // 2**20} MiB, which no plan is")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a plan file (not UTF-8 text)") from None
+    try:
+        return json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_PlanLoader)  # noqa: S506
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: not a valid plan file ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a plan file (nested too deeply)") from None
+
+
+def _is_plan_file(path: Path) -> bool:
+    """Whether `path` holds a saved plan (what `--save-plan` may replace)."""
+    if not path.is_file():
+        return False
+    try:
+        data = _read_plan_data(path)
+    except InputError:
+        return False
+    return isinstance(data, dict) and "plan_version" in data and "models" in data
+
+
+# Options that were workload options before families declared their own (plan_version 1).
+_V1_FAMILY_OPTIONS = {"text": "person", "vos_optimized": False}
+
+
+def _family_options_of_v1(data: dict) -> dict:
+    """A version-1 plan's `options.text` / `options.vos_optimized` as family options (defaults dropped)."""
+    options = data.get("options")
+    if not isinstance(options, dict) or not any(k in options for k in _V1_FAMILY_OPTIONS):
+        return data
+    given = dict(data.get("family_options") or {})
+    for key, default in _V1_FAMILY_OPTIONS.items():
+        if key in options and options[key] != default:
+            given.setdefault(key, options[key])
+    rest = {k: v for k, v in options.items() if k not in _V1_FAMILY_OPTIONS}
+    return {**data, "options": rest, "family_options": given}
+
+
 def _plain(value: Any) -> Any:
     """Tuples to lists, recursively: what YAML and JSON hold."""
     if isinstance(value, dict):
@@ -219,16 +314,7 @@ def _plain(value: Any) -> Any:
 def _no_unknown(data: dict, fields: dict, where: str) -> None:
     unknown = sorted(str(k) for k in data if k not in fields)
     if unknown:
-        raise InputError(f"{where}: unknown field '{unknown[0]}' (allowed: {', '.join(sorted(fields))})")
-
-
-def _ints(value: Any, where: str) -> list[int]:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise InputError(f"{where} must be a list of integers, got {value!r}")
-    return list(value)
-
-
-_TUPLE_FIELDS = {"inputs", "source_size", "video_size", "points", "boxes", "volume", "roi", "depths"}
+        raise InputError(f"{where}: unknown field '{unknown[0][:60]}' (allowed: {', '.join(sorted(fields))})")
 
 
 def _sub(cls: type, value: Any, where: str) -> Any:
@@ -236,12 +322,7 @@ def _sub(cls: type, value: Any, where: str) -> Any:
         raise InputError(f"{where}: expected a mapping, got {type(value).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     _no_unknown(value, fields, where)
-    kw = {}
-    for name, item in value.items():
-        if name in _TUPLE_FIELDS and isinstance(item, list):
-            item = tuple(tuple(v) if isinstance(v, list) else v for v in item)
-        kw[name] = item
     try:
-        return cls(**kw)
+        return cls(**value)  # types and limits are checked by check_shape, lists becoming tuples there
     except TypeError as exc:
         raise InputError(f"{where}: {exc}") from None

@@ -11,9 +11,8 @@ from typing import Any
 
 import torch
 
-from segbench.backends.execution import Execution, parse_execution
-from segbench.backends.exported import BackendUnavailable
-from segbench.backends.install import installed
+from segbench.backends.base import BackendUnavailable
+from segbench.backends.execution import Execution, installed, parse_execution
 from segbench.bench.observer import Observer
 from segbench.bench.plan import Plan, Point
 from segbench.errors import SegbenchError
@@ -21,7 +20,7 @@ from segbench.families.base import LoadOptions
 from segbench.families.registry import get_spec, load_model
 from segbench.measure import stats as S
 from segbench.measure.device import autocast, default_precision
-from segbench.measure.fidelity import Capture, check
+from segbench.measure.fidelity import Capture, check, failure
 from segbench.measure.flops import achieved
 from segbench.measure.harness import Measurement, Timer, measure
 from segbench.measure.memory import PeakMemory, ram_ceiling
@@ -95,7 +94,7 @@ def load_for(ctx: Context, model_name: str, purpose: str):
     resolution = plan.resolution or (get_spec(model_name).quick_resolution if plan.quick else None)
     loaded = load_model(model_name, LoadOptions(ctx.device, plan.weights, plan.checkpoint, resolution,
                                                 purpose=purpose, classes=plan.classes,
-                                                vos_optimized=plan.options.vos_optimized))
+                                                family_options=plan.family_options))
     weights_note = "pretrained weights" if loaded.weights == "pretrained" else "random weights (timing only)"
     ctx.observer.note(f"{model_name}: {weights_note}" + (f" from {loaded.checkpoint}" if loaded.checkpoint else ""))
     for note in loaded.notes:
@@ -164,6 +163,9 @@ def _measure_point(ctx: Context, workload: Workload, precision: str, batch_size:
         record.status = "interrupted" if measurement.interrupted else "ok"
         if probe is not None and probe.calls and not measurement.interrupted:
             record.fidelity = _fidelity(probe, device, workload)  # after the peak: the reference is not this point
+            wrong = failure(record.fidelity, precision)
+            if wrong:  # outputs that are wrong are never an ok row, however fast
+                record.status, record.error = "error", wrong
     except KeyboardInterrupt:
         record.status = "interrupted"
     except BackendUnavailable as exc:  # not installed, wrong device or precision: a failed trial, on to the next
@@ -287,7 +289,7 @@ def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
         query = workload.cost_query(record.batch_size)
         if query is None:
             return
-        from segbench.cost.footprint import footprint
+        from segbench.families.costs import footprint
 
         fp = footprint(query)
     except SegbenchError:
@@ -305,10 +307,16 @@ def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
 
 def measured_peak(ctx: Context, precision: str) -> dict[str, Any]:
     """{"tflops", "source"}: this machine's measured dense matmul rate at `precision` (cached per machine)."""
+    import warnings
+
     from segbench.measure.roofline import roofline_for
 
     try:
-        roof = roofline_for(ctx.device, precision)
+        with warnings.catch_warnings(record=True) as caught:  # a cache it could not write: said once, as a note
+            warnings.simplefilter("always", RuntimeWarning)
+            roof = roofline_for(ctx.device, precision)
+        for warning in caught:
+            ctx.observer.note(f"warning: {warning.message}")
         entry = roof["matmul"][precision]
         # The whole measured roofline travels with the records: `check --from` scales with it.
         ctx.environment["roofline"] = roof

@@ -46,9 +46,11 @@ def make_plan(
     launcher: str = "process",
     soak: SoakSettings | None = None,
     executions: Sequence[str] = ("eager",),
+    family_options: dict[str, Any] | None = None,
 ) -> Plan:
     """A plan with every default filled in. `options` holds `WorkloadOptions` fields (inputs, frames,
-    volume, points_per_side, ...); no `models` means the default model for the workloads."""
+    volume, points_per_side, ...), `family_options` the options families declare (`text`,
+    `vos_optimized`; None values are left out); no `models` means the default model for the workloads."""
     from segbench.families.registry import default_model
 
     defaults = QUICK if quick else FULL
@@ -81,7 +83,7 @@ def make_plan(
         classes=classes,
         settings=MeasureSettings(
             warmup=settings.warmup if warmup is None else warmup,
-            min_iters=min_iters or settings.min_iters,
+            min_iters=settings.min_iters if min_iters is None else min_iters,  # 0 is refused, not a default
             min_time_s=settings.min_time_s if min_time_s is None else min_time_s,
         ),
         options=WorkloadOptions(**filled),
@@ -93,4 +95,5 @@ def make_plan(
         launcher=launcher,
         executions=list(executions) or ["eager"],
         quick=quick,
+        family_options={k: v for k, v in (family_options or {}).items() if v is not None},
     )

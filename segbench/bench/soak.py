@@ -7,11 +7,12 @@ telemetry) and yields one record; the verdict itself comes from telemetry/soak.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
+from segbench.bench.plan import Point
 from segbench.bench.point import (
     Context,
     Measured,
@@ -23,7 +24,7 @@ from segbench.bench.point import (
     telemetry_of,
 )
 from segbench.errors import Interrupted
-from segbench.families.registry import build_workload, purpose_of
+from segbench.families.registry import build_workload, get_spec, purpose_of
 from segbench.measure.device import autocast
 from segbench.measure.harness import Measurement, Timer
 from segbench.measure.memory import PeakMemory
@@ -35,15 +36,22 @@ def hottest(sample: dict[str, Any]) -> float | None:
     return max(temps) if temps else None
 
 
-def soak(ctx: Context, model_name: str) -> Iterator[Measured]:
-    """The plan's single (model, workload, precision, batch size) for soak.minutes; one record."""
+def soak(ctx: Context, model_name: str, on_phase: Callable[[str, Point | None, str], None] | None = None
+         ) -> Iterator[Measured]:
+    """The plan's single (model, workload, precision, batch size) for soak.minutes; one record.
+    `on_phase` hears when loading, warm-up and the windows begin (the worker's phases)."""
     plan = ctx.plan
     assert plan.soak is not None
     settings = plan.soak
     workload_name, batch_size = plan.workloads[0], plan.batch_sizes[0]
     precision = precisions(plan, ctx.device)[0]
+    point = Point(get_spec(model_name).name, workload_name, precision, batch_size)
+    label = f"soak {point.model} {workload_name} {precision} b{batch_size}"
+    phase = on_phase or (lambda *told: None)
+    phase("load", point, label)
     loaded = load_for(ctx, model_name, purpose_of(workload_name, model_name))
     workload = build_workload(workload_name, loaded, ctx.device, plan.options)
+    phase("warm-up", point, label)
     record = new_record(ctx, workload, precision, batch_size)
     record.params = {**record.params, "minutes": settings.minutes, "window_s": settings.window_s,
                      "max_temp_c": settings.max_temp_c}
@@ -63,6 +71,7 @@ def soak(ctx: Context, model_name: str) -> Iterator[Measured]:
         for _ in range(plan.settings.warmup):  # as in every measurement
             timer(step)
         with sampler:
+            phase("timed", point, label)
             end_at = sampler.now() + settings.minutes * 60.0
             start, items = sampler.now(), 0
             try:

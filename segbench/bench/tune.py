@@ -13,20 +13,20 @@ touch the next trial).
 
 from __future__ import annotations
 
-import importlib.util
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from segbench.backends.catalog import runtimes
 from segbench.bench.observer import Observer, Silent
 from segbench.bench.plan import Plan
 from segbench.records.schema import Record
 
 ABANDON = 1.5  # slower than the best so far by this factor: not tried at other precisions or batches
 BASELINE = ("fp32", "eager", 1)
-_RUNTIME_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,28 @@ class Bound:
 
     def admits(self, record: Record) -> bool:
         f = record.fidelity
-        if not f:  # fp32 eager PyTorch, the reference's own arithmetic (offloaded or not); sam2's
-            # compiled video predictor changes the arithmetic, so it is not known faithful without a figure
+        if not f:  # fp32 eager PyTorch, the reference's own arithmetic (offloaded or not); a family option
+            # that compiles (sam2's vos_optimized) changes the arithmetic, so it is not known faithful without a figure
             from segbench.backends.execution import parse_execution
 
             e = parse_execution(record.execution_label)
             return (record.precision == "fp32" and (e.backend, e.compile) == ("eager", "off")
-                    and not record.params.get("vos_optimized"))
+                    and not compiling_options_in(record))
         if f.get("rel_error") is None or f["rel_error"] > self.max_error:
             return False
         return f.get("mask_iou") is None or f["mask_iou"] >= self.min_iou
+
+
+def compiling_options_in(record: Record) -> bool:
+    """Whether the record ran with a family option that compiles (`FamilyOption.compiles`) switched on."""
+    from segbench.errors import InputError
+    from segbench.families.registry import family_of
+
+    try:
+        options = family_of(record.model).options
+    except InputError:  # a model no longer registered: it declares nothing
+        return False
+    return any(o.compiles and record.params.get(o.name, o.default) != o.default for o in options)
 
 
 @dataclass
@@ -57,7 +69,17 @@ class Trial:
     record: Record | None = None
     # fastest | within bound | outside bound | unchecked | failed | abandoned | not tried | not offered
     verdict: str = ""
-    vos_optimized: bool = False  # video: sam2's own compiled video predictor
+    # Family options this trial sets (`Family.options`, e.g. sam2's vos_optimized); empty: the defaults.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flags(self) -> list[str]:
+        """The options as `segbench run` flags."""
+        from segbench.families.registry import declared_options
+
+        known = declared_options()
+        return [known[k].flag if known[k].kind == "flag" else f"{known[k].flag} {shlex.quote(str(v))}"
+                for k, v in self.options.items() if not (known[k].kind == "flag" and not v)]
 
     @property
     def per_item_s(self) -> float | None:
@@ -68,7 +90,7 @@ class Trial:
     def to_dict(self) -> dict[str, Any]:
         r = self.record
         return {"precision": self.precision, "execution": self.execution, "batch_size": self.batch_size,
-                "vos_optimized": self.vos_optimized, "stage": self.stage, "verdict": self.verdict, "per_item_s": self.per_item_s,
+                "family_options": dict(self.options), "stage": self.stage, "verdict": self.verdict, "per_item_s": self.per_item_s,
                 "status": r.status if r else None, "error": r.error if r else None,
                 "fidelity": r.fidelity if r else {}, "one_off": (r.execution.get("one_off") if r else None),
                 "break_even_items": (r.execution.get("break_even_items") if r else None),
@@ -111,8 +133,7 @@ class TuneResult:
             parts.append(f"--backend {e.backend}")
         if e.offload != "none":
             parts.append(f"--offload {e.offload}")
-        if b.vos_optimized:
-            parts.append("--vos-optimized")
+        parts.extend(b.flags)
         return " ".join(parts + ([inputs] if inputs else []))
 
     def to_dict(self, weights: str, inputs: str = "") -> dict[str, Any]:
@@ -140,10 +161,6 @@ def _ratio(slow: Trial | None, fast: Trial | None) -> float | None:
     return slow.per_item_s / fast.per_item_s
 
 
-def installed_backends() -> list[str]:
-    return [name for name, module in _RUNTIME_MODULES.items() if importlib.util.find_spec(module) is not None]
-
-
 def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: float = 10.0,
          batch_sizes: tuple[int, ...] = (1, 2, 4), compile_trials: bool = True, observer: Observer | None = None,
          clock: Callable[[], float] = time.monotonic) -> TuneResult:
@@ -158,14 +175,14 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
 
     facts = _facts(model, workload)
 
-    def run(precision: str, execution: str, batch: int, stage: str, vos: bool = False) -> Trial:
-        trial = Trial(precision, execution, batch, stage, vos_optimized=vos)
+    def run(precision: str, execution: str, batch: int, stage: str, options: dict[str, Any] | None = None) -> Trial:
+        trial = Trial(precision, execution, batch, stage, options=dict(options or {}))
         result.trials.append(trial)
         if clock() > deadline:
             trial.verdict = "not tried"
             return trial
         one = replace(plan, precisions=[precision], executions=[execution], batch_sizes=[batch],
-                      options=replace(plan.options, vos_optimized=vos))
+                      family_options={**plan.family_options, **trial.options})
         from segbench.bench.runner import execute
 
         records = execute(one, output, observer)
@@ -191,23 +208,23 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
         run(precision, "eager", 1, "precision")
         _pick(result, bound)
     fastest_precision = result.best.precision if result.best else "fp32"
-    # Installed runtimes first; one that is missing still gets its (failed) row, so the table says why.
-    present = installed_backends()
-    executions = (["compile"] if compile_trials else []) + present + [b for b in _RUNTIME_MODULES if b not in present]
-    for execution in executions:
-        precision = "fp32" if execution == "onnxruntime" else fastest_precision
-        if not facts["network"]:
+    for execution, precision, refused in _execution_trials(device, fastest_precision, compile_trials):
+        if refused:
+            skipped(precision, execution, "execution", f"not offered ({refused})")
+        elif not facts["network"]:
             skipped(precision, execution, "execution", "not offered (no single network for it to replace)")
-            continue
-        run(precision, execution, 1, "execution")
-        _pick(result, bound)
+        else:
+            run(precision, execution, 1, "execution")
+            _pick(result, bound)
+    option_trials(run, skipped, fastest_precision, model, workload, compile_trials)
+    _pick(result, bound)
     if facts["video"]:
         _video_trials(run, skipped, fastest_precision, device, compile_trials)
         _pick(result, bound)
     if result.best is not None and not facts["video"]:  # a clip's batch is its objects: the job, not a knob
         base = result.best
         for batch in [b for b in batch_sizes if b > 1]:
-            trial = run(base.precision, base.execution, batch, "batch", base.vos_optimized)
+            trial = run(base.precision, base.execution, batch, "batch", base.options)
             _pick(result, bound)
             if trial.per_item_s is None or trial.verdict != "within bound" or trial is not result.best:
                 break  # out of memory, or no faster per item: larger batches will not be either
@@ -215,6 +232,20 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
     if result.best is not None:
         result.best.verdict = "fastest"
     return result
+
+
+def _execution_trials(device: Any, fastest: str, compile_trials: bool) -> list[tuple[str, str, str]]:
+    """(execution, precision, why it is not offered or "") for compile and each runtime backend: at the
+    fastest precision so far where the backend runs it, else at the first precision it runs that the
+    device has. Installed runtimes first; one that is missing still gets its (failed) row, so the table
+    says why."""
+    out = [("compile", fastest, "")] if compile_trials else []
+    backends = runtimes()
+    for backend in sorted(backends, key=lambda b: not b.installed()):
+        usable = [p for p in (fastest, *backend.precisions) if backend.runs(p) and _usable(device, p)]
+        precision = usable[0] if usable else fastest
+        out.append((backend.name, precision, backend.refusal(precision, device.type) or ""))
+    return out
 
 
 def _break_even(trial: Trial, trials: list[Trial]) -> None:
@@ -230,13 +261,25 @@ def _break_even(trial: Trial, trials: list[Trial]) -> None:
     pay_back(trial.record, trial.per_item_s, base)
 
 
+def option_trials(run: Callable[..., Trial], skipped: Callable[..., None], precision: str, model: str,
+                   workload: str, compile_trials: bool) -> None:
+    """The values the model's family offers tune for its own options on this workload (sam2's compiled
+    video predictor); an option that compiles is tried only with the compile trials."""
+    from segbench.families.registry import family_of
+
+    for option in family_of(model).options:
+        if workload not in option.workloads:
+            continue
+        for value in option.tune:
+            if option.compiles and not compile_trials:
+                skipped(precision, "eager", option.name, "not tried (--no-compile)")
+            else:
+                run(precision, "eager", 1, option.name, options={option.name: value})
+
+
 def _video_trials(run: Callable[..., Trial], skipped: Callable[..., None], precision: str, device: Any,
                   compile_trials: bool) -> None:
-    """sam2's own compiled video predictor, then (on a GPU) where the frames and memory bank live."""
-    if compile_trials:
-        run(precision, "eager", 1, "vos_optimized", vos=True)
-    else:
-        skipped(precision, "eager", "vos_optimized", "not tried (--no-compile)")
+    """Where the frames and memory bank live (on a GPU)."""
     for offload in ("video", "state", "both"):
         label = f"eager+offload:{offload}"
         if device.type == "cuda":

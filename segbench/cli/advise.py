@@ -7,6 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from segbench.backends.catalog import predictable
 from segbench.cli.output import console, emit_json
 from segbench.cli.params import CLASSES_OPTION, PRICE, job_options
 from segbench.errors import InputError
@@ -116,7 +117,7 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--images-per-hour", type=float, default=None, help="Flag `slow` below this throughput.")
 @job_options
 @click.option("--compile", "compiled", is_flag=True, help="Predict with torch.compile (fewer launches, fused kernels).")
-@click.option("--backend", type=click.Choice(["eager", "onnxruntime", "openvino"]), default="eager", show_default=True,
+@click.option("--backend", type=click.Choice(predictable()), default="eager", show_default=True,
               help="Predict an exported graph at its ratio to eager measured on this device kind (profile or --from).")
 @click.option("--scope", type=click.Choice(SCOPES), default="predictor",
               show_default=True, help="What the time covers: the model's forward alone; the library call a user "

@@ -10,7 +10,9 @@ from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
 from segbench.cli.params import INT_LIST, MODEL_SIZE, parse_name_list
-from segbench.cli.run import ProgressObserver, _refuse_point_options, build_plan, show_records
+from segbench.cli.plan_options import build_plan, refuse_point_options
+from segbench.cli.progress import ProgressObserver
+from segbench.cli.results_table import show_records
 from segbench.cli.run import run as single_machine_run
 from segbench.errors import InputError
 from segbench.workloads.catalog import WORKLOAD_NAMES
@@ -45,7 +47,7 @@ def _fleet_run(ctx: click.Context, **kw: Any) -> None:
 
     plan = Plan.load(kw["plan_file"]) if kw["plan_file"] else build_plan(kw)
     if kw["plan_file"]:
-        _refuse_point_options(ctx, also={"address", "on", "slurm", "slurm_params"})
+        refuse_point_options(ctx, also={"address", "on", "slurm", "slurm_params"})
     output = _results_path(kw["output"])
     on = parse_name_list([kw["on"]]) if kw["on"] else None
     if kw["slurm"]:
@@ -63,7 +65,7 @@ def _fleet_run(ctx: click.Context, **kw: Any) -> None:
     records = result.records
     show_records(records, kw["as_json"],
                  f"{len(records)} record(s) from {len({_node(r) for r in records})} node(s) written to {output}",
-                 tables=(_nodes_table,))
+                 tables=(_nodes_table,), wide=kw["wide"])
 
 
 class FleetProgress(ProgressObserver):
@@ -111,7 +113,7 @@ def _on_slurm(plan, output: Path, kw: dict[str, Any]) -> None:
     err_console.print(f"[bold]segbench fleet run[/] as submitit jobs (logs in {kw['slurm']}) → {output}")
     with sigterm_as_interrupt(), ProgressObserver() as observer:
         records = run_submitit(plan, output, kw["slurm"], observer, **params)
-    show_records(records, kw["as_json"], f"{len(records)} record(s) written to {output}")
+    show_records(records, kw["as_json"], f"{len(records)} record(s) written to {output}", wide=kw["wide"])
 
 
 def _node(record) -> tuple[str, str]:

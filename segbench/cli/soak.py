@@ -8,7 +8,9 @@ import click
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
-from segbench.cli.run import ProgressObserver, build_plan, hardware_label, output_path, shared_options
+from segbench.cli.plan_options import build_plan, hardware_label, output_path
+from segbench.cli.progress import ProgressObserver
+from segbench.cli.run_options import shared_options
 from segbench.errors import InputError
 
 

@@ -9,7 +9,9 @@ from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, fmt_seconds, sigterm_as_interrupt
 from segbench.cli.params import INT_LIST, MODEL_SIZE, SHARE, parse_name_list
-from segbench.cli.run import ProgressObserver, fidelity_text, output_path
+from segbench.cli.plan_options import output_path
+from segbench.cli.progress import ProgressObserver
+from segbench.cli.results_table import fidelity_text
 from segbench.errors import InputError
 from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_shape
 

@@ -6,7 +6,7 @@ footprints. Families supply the model-specific parts (see `segbench.families.bas
 """
 
 from segbench.cost.counting import Counts, count
-from segbench.cost.footprint import Footprint, ModelCounts, Query, model_counts
+from segbench.cost.footprint import Footprint, ModelCounts, Query
 
-# `footprint()` itself is segbench.cost.footprint.footprint (the module keeps its name).
-__all__ = ["Counts", "Footprint", "ModelCounts", "Query", "count", "model_counts"]
+# Counting a registered model and assembling its footprint is segbench.families.costs (above the families).
+__all__ = ["Counts", "Footprint", "ModelCounts", "Query", "count"]

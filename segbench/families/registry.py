@@ -14,12 +14,14 @@ import importlib
 import os
 import pkgutil
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from segbench.errors import InputError
-from segbench.families.base import WEIGHT_MODES, Family, LoadedModel, LoadOptions, ModelSpec, load_attribute
+from segbench.families.base import WEIGHT_MODES, Family, FamilyOption, LoadedModel, LoadOptions, ModelSpec, load_attribute
 from segbench.workloads.catalog import WORKLOAD_NAMES
 
 FAMILIES_ENV = "SEGBENCH_FAMILIES"
@@ -28,30 +30,46 @@ ENTRY_POINT_GROUP = "segbench.families"
 _registered: dict[str, Family] = {}
 
 
-def _add(found: dict[str, Family], family: Any, where: str) -> None:
+def _add(found: dict[str, Family], sources: dict[str, str], family: Any, where: str) -> None:
     if not isinstance(family, Family):
         raise InputError(f"{where} does not define a segbench Family (got {type(family).__name__})")
     if family.name in found:
-        raise InputError(f"two families are named '{family.name}' ({where} and another)")
+        raise InputError(f"{where} defines a family named '{family.name}', as {sources[family.name]} does: "
+                         "a plugin's family needs a name of its own")
     found[family.name] = family
+    sources[family.name] = where
+
+
+def _plugin(load: Callable[[], Any], where: str) -> Any:
+    """What a plugin's `load` returns, or one line naming the plugin for whatever it raises (a missing
+    module, an exception at import, even sys.exit): a broken plugin is the user's to fix, not a bug."""
+    try:
+        return load()
+    except InputError:
+        raise
+    except (Exception, SystemExit) as exc:
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InputError(f"plugin {where} failed to load: {type(exc).__name__}{': ' + detail if detail else ''}"
+                         ) from None
 
 
 @functools.cache
 def _discovered() -> dict[str, Family]:
+    """Every family found, built whole before it is returned: a failure raises and caches nothing, so
+    a later call (after the plugin is fixed, or in a test) discovers afresh."""
     found: dict[str, Family] = {}
+    sources: dict[str, str] = {}
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if info.ispkg and not info.name.startswith("_"):  # `_shared` is what families use, not one
             module = importlib.import_module(f"{__package__}.{info.name}")
-            _add(found, getattr(module, "FAMILY", None), f"{__package__}.{info.name}")
+            _add(found, sources, getattr(module, "FAMILY", None), f"{__package__}.{info.name}")
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        _add(found, point.load(), f"entry point {point.name}")
+        where = f"entry point {point.name} ({point.value})"
+        _add(found, sources, _plugin(point.load, where), where)
     for name in filter(None, (n.strip() for n in os.environ.get(FAMILIES_ENV, "").split(","))):
         target = name if ":" in name else f"{name}:FAMILY"
-        try:
-            family = load_attribute(target)
-        except (ImportError, AttributeError) as exc:
-            raise InputError(f"${FAMILIES_ENV}: cannot load {target} ({exc})") from None
-        _add(found, family, f"${FAMILIES_ENV} {target}")
+        where = f"${FAMILIES_ENV} {target}"
+        _add(found, sources, _plugin(functools.partial(load_attribute, target), where), where)
     return found
 
 
@@ -146,13 +164,59 @@ def default_model(workloads: Iterable[str]) -> str:
     return next((s.name for s in defaults if all(w in s.workloads for w in workloads)), defaults[0].name)
 
 
+def declared_options() -> dict[str, FamilyOption]:
+    """Every option some family declares, by name (the CLI makes a flag of each). Two families may
+    declare the same name only as the same kind of setting."""
+    out: dict[str, FamilyOption] = {}
+    for family in families().values():
+        for option in family.options:
+            seen = out.setdefault(option.name, option)
+            if (seen.kind, seen.default) != (option.kind, option.default):
+                raise InputError(f"family {family.name} declares option '{option.name}' unlike another family does")
+    return out
+
+
+def check_family_options(models: Iterable[str | ModelSpec], workloads: Iterable[str], given: dict[str, Any]) -> None:
+    """A family option is given only where a model of the plan declares it, for a workload the plan runs."""
+    specs = [m if isinstance(m, ModelSpec) else get_spec(m) for m in models]
+    workloads = list(workloads)
+    known = declared_options()
+    for name, value in given.items():
+        option = known.get(name)
+        if option is None:
+            raise InputError(f"unknown option '{name}' (the families declare: {', '.join(known) or 'none'})")
+        option.check(value)
+        owners = [s for s in specs if family_of(s).option(name) is not None]
+        if not owners:
+            declaring = [f.name for f in families().values() if f.option(name) is not None]
+            raise InputError(f"{option.flag} is an option of the {', '.join(declaring)} model family; "
+                             f"{', '.join(s.name for s in specs)} do(es) not take it")
+        usable = [w for w in workloads if any(w in s.workloads for s in owners) and w in option.workloads]
+        if not usable:
+            raise InputError(f"{option.flag} applies to the {' and '.join(option.workloads)} workload(s) of "
+                             f"{', '.join(s.name for s in owners)}: add -w {option.workloads[0]}")
+
+
+def family_options_for(spec: ModelSpec, given: dict[str, Any]) -> dict[str, Any]:
+    """The options of the model's family as it runs: the values given, else the family's defaults
+    (options of other families are not its business)."""
+    return {o.name: given.get(o.name, o.default) for o in family_of(spec).options}
+
+
 def load_model(name: str, options: LoadOptions) -> LoadedModel:
     """Build a registered model (pretrained or random weights) on `options.device`."""
     spec = get_spec(name)
     if options.weights not in WEIGHT_MODES:
         raise InputError(f"--weights must be one of {', '.join(WEIGHT_MODES)}, got '{options.weights}'")
     spec = with_classes(spec, options.classes)
-    return family_of(spec).loader().load(spec, options)
+    loading = family_of(spec).loader()
+    options = replace(options, family_options=family_options_for(spec, dict(options.family_options)))
+    loaded = loading.load(spec, options)
+    loaded.options = dict(options.family_options)
+    # What workloads need to know of their model comes with it (they never ask the registry).
+    loaded.classes = loading.classes_of(loaded.spec)
+    loaded.check_roi = partial(loading.check_roi, loaded.spec)
+    return loaded
 
 
 def with_classes(model: str | ModelSpec, classes: int | None) -> ModelSpec:
@@ -161,27 +225,23 @@ def with_classes(model: str | ModelSpec, classes: int | None) -> ModelSpec:
     spec = model if isinstance(model, ModelSpec) else get_spec(model)
     if classes is None:
         return spec
-    configure = getattr(family_of(spec).loader(), "with_classes", None)
-    if configure is None:
+    configured = family_of(spec).loader().with_classes(spec, int(classes))
+    if configured is None:
         raise InputError(f"--classes applies to models with a set of output classes; {spec.name} has none")
-    return configure(spec, int(classes))
+    return configured
 
 
 def default_classes(model: str | ModelSpec) -> int | None:
     """The number of output classes a model is registered with (or a spec is configured with), where it
     has such a setting."""
     spec = model if isinstance(model, ModelSpec) else get_spec(model)
-    classes = getattr(family_of(spec).loader(), "classes_of", None)
-    return classes(spec) if classes is not None else None
+    return family_of(spec).loader().classes_of(spec)
 
 
 def build_on_meta(model: str | ModelSpec, resolution: tuple[int, ...] | None = None, purpose: str = "image") -> Any:
     """The architecture with parameters on the `meta` device: for counting FLOPs and bytes without compute."""
     spec = model if isinstance(model, ModelSpec) else get_spec(model)
-    loader = family_of(spec).loader()
-    on_meta = getattr(loader, "build_on_meta", None)  # a family that can skip building on the CPU first
-    module = on_meta(spec, resolution, purpose) if on_meta else loader.build(spec, resolution, purpose)
-    return module.to("meta").eval()
+    return family_of(spec).loader().build_on_meta(spec, resolution, purpose).to("meta").eval()
 
 
 def workload_class(workload: str, model: str | ModelSpec) -> type | None:

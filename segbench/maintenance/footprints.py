@@ -12,7 +12,9 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
-from segbench.cost.footprint import cached_sizes, count_model, forget_cache, model_counts, size_key
+from segbench.cost.footprint import size_key
+
+from segbench.families.costs import cached_sizes, count_model, forget_cache, model_counts
 from segbench.families.registry import distributions, models
 
 

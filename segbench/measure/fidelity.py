@@ -7,12 +7,29 @@ accuracy claim; with pretrained weights the mask IoU is the figure that matters.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 MAX_CALLS = 4  # a sliding window calls the network per window batch: the first few say enough
+
+# The relative error against fp32 eager beyond which a point's outputs are wrong, not merely rounded
+# differently: its status is then not ok. Per precision, since what rounding alone gives grows as
+# the mantissa shrinks (bf16 keeps 8 bits, fp16 11, fp32 24) and compounds over a deep network with
+# random weights. Outputs of other weights or a broken graph land near 1 (uncorrelated: about 1.4).
+# These are a floor for correctness; `segbench tune`'s bound (--max-error) is the stricter choice.
+TOLERANCE = {"fp32": 0.05, "tf32": 0.1, "fp16": 0.5, "bf16": 0.5}
+
+
+def failure(result: dict[str, Any], precision: str) -> str | None:
+    """Why the checked outputs are wrong (None: within `TOLERANCE`, or nothing was compared)."""
+    error = result.get("rel_error")
+    tolerance = TOLERANCE.get(precision, max(TOLERANCE.values()))
+    if error is None or (math.isfinite(error) and error <= tolerance):
+        return None
+    return f"fidelity check failed: rel. error {error:.3g} vs fp32 eager (tolerance {tolerance:g} at {precision})"
 
 
 class Capture(torch.nn.Module):

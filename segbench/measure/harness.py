@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 
+from segbench.limits import MAX_ITERS, MIN_ITERS, MIN_TIME_S, WARMUP, Rule, check_fields
 from segbench.measure.device import synchronize
 
 
@@ -18,6 +19,13 @@ class MeasureSettings:
     min_iters: int = 5  # never fewer timed iterations than this...
     min_time_s: float = 3.0  # ...and keep going until this much timed time has passed
     max_iters: int = 1000  # a safety stop for very fast steps
+
+    RULES: ClassVar[dict[str, Rule]] = {"warmup": Rule(WARMUP), "min_iters": Rule(MIN_ITERS),
+                                        "min_time_s": Rule(MIN_TIME_S), "max_iters": Rule(MAX_ITERS)}
+
+    def check(self, where: str = "settings", path: str = "") -> None:
+        """Types and the stated limits (segbench.limits): a one-line InputError naming the field."""
+        check_fields(self, self.RULES, where, path)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

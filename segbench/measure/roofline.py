@@ -6,7 +6,9 @@ minimum count and time) on a square matmul sized so one product takes tens of mi
 emulated precision gets a smaller one), and the median sample is the figure. Measurements are
 cached per machine, device, thread count and torch version (`$SEGBENCH_CACHE`, default
 ~/.cache/segbench) for `MAX_AGE_S`: `segbench probe --measure` refreshes them, a run measures what
-it lacks.
+it lacks. A cached entry is used only when it is of this device and torch and every figure in it is
+a finite positive number of the right type (`valid`); anything else is measured again. Where the
+cache cannot be written, what was measured is kept in memory for the process and a warning says so.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import math
 import os
 import socket
 import time
@@ -155,19 +158,72 @@ def _load_cache() -> dict[str, Any]:
         return {}
 
 
-def _store(device: Any, measurement: dict[str, Any]) -> None:
-    """Merge into the cache (what was measured now replaces what was there); never fails a run."""
+# -- what a cached entry must be before it is used --------------------------------------------------
+
+def _positive(value: Any) -> bool:
+    """A finite positive number (not a bool, a string or NaN)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def valid_rate(rate: Any) -> bool:
+    """One precision's matmul figure as `measure_matmul` writes it."""
+    return (isinstance(rate, dict) and _positive(rate.get("tflops"))
+            and all(isinstance(rate.get(k), int) and not isinstance(rate.get(k), bool) and rate[k] > 0
+                    for k in ("side", "samples"))
+            and isinstance(rate.get("measured_at"), str)
+            and ("best_tflops" not in rate or _positive(rate["best_tflops"])))
+
+
+def valid(entry: Any, device: Any) -> bool:
+    """A roofline of `device` under this torch, each figure in its sanity range: what may be used."""
+    import torch
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("matmul"), dict):
+        return False
+    if entry.get("device", str(device)) != str(device) or entry.get("torch", torch.__version__) != torch.__version__:
+        return False
+    if not all(p in PRECISIONS and valid_rate(rate) for p, rate in entry["matmul"].items()):
+        return False
+    return _positive(entry.get("copy_gbs")) and all(_positive(entry[k]) for k in ("h2d_gbs", "d2h_gbs") if k in entry)
+
+
+# Measured where the cache could not be written: (cache path, machine key) -> the roofline, for this process.
+_MEMORY: dict[tuple[str, str], dict[str, Any]] = {}
+_WARNED: set[str] = set()
+
+
+def _merge(old: Any, measurement: dict[str, Any], device: Any) -> dict[str, Any]:
+    """What was measured now over what was there (a corrupt old entry contributes nothing)."""
+    old = old if valid(old, device) else {}
+    return {**old, **measurement, "matmul": {**(old.get("matmul") or {}), **measurement.get("matmul", {})}}
+
+
+def _store(device: Any, measurement: dict[str, Any]) -> dict[str, Any]:
+    """Merge into the cache and return the merged entry. A cache that cannot be written never fails a
+    run: the entry is kept in memory for this process instead."""
     from segbench.atomic import atomic_write_text
 
     data = _load_cache()
     key = machine_key(device)
-    old = data.get(key) if isinstance(data.get(key), dict) else {}
-    merged = {**old, **measurement, "matmul": {**(old.get("matmul") or {}), **measurement.get("matmul", {})}}
+    memory_key = (str(cache_path()), key)
+    merged = _merge(_MEMORY.get(memory_key) or data.get(key), measurement, device)
     data[key] = merged
     try:
         atomic_write_text(cache_path(), json.dumps(data, indent=1, sort_keys=True))
-    except OSError:
-        pass
+        _MEMORY.pop(memory_key, None)
+    except OSError as exc:
+        _MEMORY[memory_key] = merged
+        _warn_once(f"the measured roofline was not cached ({cache_path()}: {exc.strerror or exc}); "
+                   "it is used for this run and measured again by the next")
+    return merged
+
+
+def _warn_once(message: str) -> None:
+    import warnings
+
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _fresh(entry: dict[str, Any], when_key: str = "measured_at") -> bool:
@@ -175,20 +231,29 @@ def _fresh(entry: dict[str, Any], when_key: str = "measured_at") -> bool:
         when = _dt.datetime.fromisoformat(entry[when_key])
     except (KeyError, TypeError, ValueError):
         return False
+    if when.tzinfo is None:
+        return False
     return (_dt.datetime.now(_dt.timezone.utc) - when).total_seconds() < MAX_AGE_S
 
 
+def _entry(device: Any) -> dict[str, Any] | None:
+    """This process's own measurement where the cache could not hold it, else the cached entry, if valid."""
+    entry = _MEMORY.get((str(cache_path()), machine_key(device))) or _load_cache().get(machine_key(device))
+    return entry if valid(entry, device) else None
+
+
 def cached(device: Any) -> dict[str, Any] | None:
-    """The fresh cached roofline of `device` on this machine, or None (nothing is measured)."""
-    entry = _load_cache().get(machine_key(device))
-    return entry if isinstance(entry, dict) and _fresh(entry) else None
+    """The fresh, valid cached roofline of `device` on this machine, or None (nothing is measured)."""
+    entry = _entry(device)
+    return entry if entry is not None and _fresh(entry) else None
 
 
 def roofline_for(device: Any, precision: str) -> dict[str, Any]:
-    """This machine's measured matmul rate at `precision` and its bandwidth: from the cache when fresh,
-    else measured now (that precision only) and cached."""
-    entry = _load_cache().get(machine_key(device))
-    if isinstance(entry, dict) and _fresh(entry) and _fresh((entry.get("matmul") or {}).get(precision) or {}):
+    """This machine's measured matmul rate at `precision` and its bandwidth: from the cache when fresh
+    and valid, else measured now (that precision only) and cached, or kept in memory where the cache
+    cannot be written."""
+    entry = cached(device)
+    if entry is not None and _fresh(entry["matmul"].get(precision) or {}):
         return entry
-    measure_roofline(device, (precision,))
-    return _load_cache().get(machine_key(device)) or {}
+    measured = measure_roofline(device, (precision,))
+    return _entry(device) or measured  # merged with what was cached (or kept in memory) before

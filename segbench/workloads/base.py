@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 
+from segbench import limits as L
 from segbench.errors import InputError
 from segbench.families.base import LoadedModel
 from segbench.measure.harness import Measurement, MeasureSettings
@@ -27,12 +28,10 @@ class WorkloadOptions:
     auto_masks: int = AUTO_MASKS  # auto, relaxed: masks kept per image (the load of the output stage)
     frames: int = FULL.frames  # video: clip length when synthetic
     prompt: str = "point"  # video/volume-sam: "point" or "box" on the first frame
-    text: str = "person"  # prompt, concept models (SAM 3): the text whose instances are segmented
     points: tuple[tuple[float, float], ...] = ()  # user prompts (x, y) in input pixels; empty: generated
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # user boxes (x0, y0, x1, y1) in input pixels
     offload_video_to_cpu: bool = False
     offload_state_to_cpu: bool = False
-    vos_optimized: bool = False  # video: SAM 2.1's own compiled video predictor (sam2's vos_optimized=True)
     volume: tuple[int, int, int] | None = None  # volume: synthetic phantom size (w, h, d)
     roi: tuple[int, int, int] | None = None  # volume: sliding-window size (w, h, d)
     overlap: float = FULL.overlap
@@ -40,6 +39,33 @@ class WorkloadOptions:
     depths: tuple[int, ...] | None = None  # volume: extra depths for the memory-vs-depth curve; None: the device's
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    # The stated limits of each field (segbench.limits); a field's type comes from its annotation.
+    RULES: ClassVar[dict[str, L.Rule]] = {
+        "inputs": L.Rule(), "source_size": L.Rule(L.FRAME_SIDE), "video_size": L.Rule(L.FRAME_SIDE),
+        "points_per_side": L.Rule(L.POINTS_PER_SIDE), "points_per_batch": L.Rule(L.POINTS_PER_BATCH),
+        "auto_mode": L.Rule(choices=("relaxed", "default")), "auto_masks": L.Rule(L.AUTO_MASKS),
+        "frames": L.Rule(L.FRAMES), "prompt": L.Rule(choices=("point", "box")),
+        "points": L.Rule(L.PROMPT_COORDINATE, items=L.MAX_PROMPTS),
+        "boxes": L.Rule(L.PROMPT_COORDINATE, items=L.MAX_PROMPTS),
+        "volume": L.Rule((min(L.VOLUME_PLANE_SIDE[0], L.VOLUME_DEPTH[0]), max(L.VOLUME_PLANE_SIDE[1], L.VOLUME_DEPTH[1]))),
+        "roi": L.Rule(L.ROI_SIDE), "overlap": L.Rule(L.OVERLAP), "aggregate_on": L.Rule(choices=("device", "cpu")),
+        "depths": L.Rule(L.VOLUME_DEPTH, items=L.MAX_DEPTHS), "seed": L.Rule(L.SEED),
+    }
+
+    def check(self, where: str = "options", path: str = "") -> None:
+        """Types and the stated limits: a one-line InputError naming the field."""
+        L.check_fields(self, self.RULES, where, path)
+        if self.volume is not None:
+            w, h, _ = self.volume
+            if not all(L.VOLUME_PLANE_SIDE[0] <= side <= L.VOLUME_PLANE_SIDE[1] for side in (w, h)):
+                raise InputError(f"{where}: {path}volume width and height must be between {L.VOLUME_PLANE_SIDE[0]} "
+                                 f"and {L.VOLUME_PLANE_SIDE[1]}, got {L.shown(self.volume)}")
+            if w * h * self.volume[2] > L.MAX_VOLUME_VOXELS:
+                raise InputError(f"{where}: {path}volume has more than {L.MAX_VOLUME_VOXELS:,} voxels")
+        for x0, y0, x1, y1 in self.boxes:
+            if x1 <= x0 or y1 <= y0:
+                raise InputError(f"{where}: {path}boxes need x1 > x0 and y1 > y0, got {L.shown((x0, y0, x1, y1))}")
 
 
 class Workload(ABC):

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from segbench.families.registry import default_classes
 from segbench.workloads.base import WorkloadOptions
 from segbench.workloads.images import ImageBatches
 
@@ -37,7 +36,7 @@ class InstanceImage(ImageBatches):
         return step
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "classes": default_classes(self.model.spec), "timed": self.timed}
+        return {**super().params(), "classes": self.model.classes, "timed": self.timed}
 
     def metrics(self, measurement) -> dict[str, Any]:
         return {"detections_median": float(np.median(self._detections))} if self._detections else {}

@@ -54,6 +54,14 @@ def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float, weigh
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
+def loss_scaler(device: torch.device) -> torch.amp.GradScaler | None:
+    """A dynamic loss scaler under fp16 autocast, as AMP trains in fp16 (small gradients underflow
+    fp16 without it); None otherwise: bf16 has fp32's exponent range and needs none."""
+    if torch.is_autocast_enabled(device.type) and torch.get_autocast_dtype(device.type) == torch.float16:
+        return torch.amp.GradScaler(device.type)
+    return None
+
+
 def tensor_bytes(tensors: Any) -> int:
     return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
@@ -75,6 +83,8 @@ class TrainStep(ImageBatches):
         self._losses: list[float] = []
         self._state_bytes: dict[str, int] = {}
         self._optimizer: torch.optim.Optimizer | None = None
+        self._scaler: torch.amp.GradScaler | None = None
+        self._skipped = 0  # optimiser steps the loss scaler skipped (fp16 gradients overflowed)
         if model.weights == "random":
             self.notes.append("train: random weights and synthetic masks: the step's cost is real, its loss is not "
                               "a training curve")
@@ -100,13 +110,25 @@ class TrainStep(ImageBatches):
         optimizer = make_optimizer(self.optimizer, trained, self.lr, self.weight_decay)
         self._optimizer = optimizer
         self._losses = []
+        scaler = self._scaler = loss_scaler(self.device)
+        self._skipped = 0
+        device_type = self.device.type
 
         def step() -> None:
-            loss = loss_of()
-            loss.backward()
-            optimizer.step()
+            loss = loss_of()  # forward and loss under the point's autocast, as the AMP recipe has it
+            with torch.autocast(device_type, enabled=False):  # backward and step outside it, the same
+                if scaler is None:
+                    loss.backward()
+                    optimizer.step()
+                else:
+                    scale = scaler.get_scale()
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)  # skipped where fp16 gradients overflowed
+                    scaler.update()
+                    self._skipped += int(scaler.get_scale() < scale)
             # Measured before zeroing: the step's peak holds gradients and optimiser state together.
-            if not self._state_bytes:
+            # Again after a step the loss scaler skipped: it made no optimiser state.
+            if not self._state_bytes.get("optimizer_state_bytes"):
                 self._state_bytes = {
                     "gradient_bytes": tensor_bytes(p.grad for p in trained),
                     "optimizer_state_bytes": tensor_bytes(v for s in optimizer.state.values() for v in s.values()),
@@ -134,5 +156,7 @@ class TrainStep(ImageBatches):
     def metrics(self, measurement) -> dict[str, Any]:
         if not self._losses:
             return {}
+        scaling = {} if self._scaler is None else {"loss_scale": self._scaler.get_scale(),
+                                                    "optimizer_steps_skipped": self._skipped}
         return {"loss_first": self._losses[0], "loss_last": self._losses[-1],
-                "loss_finite": all(math.isfinite(v) for v in self._losses), **self._state_bytes}
+                "loss_finite": all(math.isfinite(v) for v in self._losses), **self._state_bytes, **scaling}

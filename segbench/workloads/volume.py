@@ -110,12 +110,9 @@ def count_windows_whd(volume_whd: tuple[int, int, int], roi_whd: tuple[int, int,
 
 
 def _window(model, roi: tuple[int, int, int] | None) -> WHD:
-    """The window to slide: --roi, else the model's own; checked by the family's loader where it can."""
-    from segbench.families.registry import family_of
-
+    """The window to slide: --roi, else the model's own; checked by the model's family where it can."""
     window = tuple(roi or model.resolution)
-    check = getattr(family_of(model.spec).loader(), "check_roi", None)
-    return check(model.spec, window) if check is not None else WHD(*window)
+    return model.check_roi(window) if model.check_roi is not None else WHD(*window)
 
 
 def _autocast_now(device: torch.device) -> tuple[bool, torch.dtype]:

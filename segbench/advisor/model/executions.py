@@ -9,14 +9,17 @@ published compiled runs; a measured GPU ratio takes over once one exists.)
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections.abc import Iterable
 from typing import Any
 
 from segbench.advisor.data.executions import ExecutionRatio, execution_ratios
+from segbench.backends.catalog import BACKENDS
 from segbench.records.schema import Record
 
-_SKIP = ("eager", "official")  # eager is the base; the official loop is another harness, not a speed-up
+# Eager is the base; a backend that replaces the step (the official loop) is another harness, not a speed-up.
+_SKIP = tuple(name for name, b in BACKENDS.items() if b.replaces != "network")
 
 
 def _per_item(record: Record) -> float | None:
@@ -29,18 +32,18 @@ def _same_work(r: Record) -> tuple:
 
 def ratios_from_records(records: Iterable[Record], source: str = "") -> list[ExecutionRatio]:
     """Each compiled or exported record over the eager record of the same work on the same hardware
-    measured nearest in time (a run sweeps them together; tune measures them trial after trial)."""
-    records = [r for r in records if r.kind == "run" and _per_item(r)]
-    eager: dict[tuple, list[Record]] = {}
-    for r in records:
-        if r.execution_label == "eager":
-            eager.setdefault(_same_work(r), []).append(r)
+    measured nearest in time (a run sweeps them together; tune measures them trial after trial).
+    Linear in the records but for a sort: the eager runs are indexed by their work and time once."""
+    keyed = [(_same_work(r), r) for r in records if r.kind == "run" and _per_item(r)]
+    eager = _EagerIndex((key, r) for key, r in keyed if r.execution_label == "eager")
     out = []
-    for r in records:
+    for key, r in keyed:
         label = r.execution_label
-        if label in _SKIP or "+offload:" in label or _same_work(r) not in eager:
+        if label in _SKIP or "+offload:" in label:
             continue
-        base = min(eager[_same_work(r)], key=lambda e: abs(_created(e) - _created(r)))
+        base = eager.nearest(key, _created(r))
+        if base is None:
+            continue
         one_off = (r.execution.get("one_off") or {}).get("seconds")
         out.append(ExecutionRatio(
             id=f"{r.model}-{r.workload}-{r.precision}-b{r.batch_size}-{label}-{r.id[:8]}", execution=label,
@@ -50,6 +53,31 @@ def ratios_from_records(records: Iterable[Record], source: str = "") -> list[Exe
             one_off_s=float(one_off) if one_off else None, rel_error=(r.fidelity or {}).get("rel_error"),
             measured=str(r.created)[:10], records=source))
     return out
+
+
+class _EagerIndex:
+    """Eager records by their work, each list sorted by time: the nearest in time is a bisection away."""
+
+    def __init__(self, keyed: Iterable[tuple[tuple, Record]]) -> None:
+        by_work: dict[tuple, list[tuple[float, int, Record]]] = {}
+        for order, (key, r) in enumerate(keyed):
+            by_work.setdefault(key, []).append((_created(r), order, r))
+        self._runs = {key: sorted(runs, key=lambda run: run[:2]) for key, runs in by_work.items()}
+        self._times = {key: [run[0] for run in runs] for key, runs in self._runs.items()}
+
+    def nearest(self, key: tuple, when: float) -> Record | None:
+        """The eager run of this work nearest to `when`; of several as near, the first read."""
+        runs = self._runs.get(key)
+        if not runs:
+            return None
+        times = self._times[key]
+        i = bisect.bisect_left(times, when)
+        candidates = []
+        if i < len(times):
+            candidates.append(runs[i])  # the first run at or after `when`
+        if i > 0:
+            candidates.append(runs[bisect.bisect_left(times, times[i - 1])])  # the first of those just before
+        return min(candidates, key=lambda run: (abs(run[0] - when), run[1]))[2]
 
 
 def _created(r: Record) -> float:

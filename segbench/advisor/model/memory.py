@@ -18,7 +18,8 @@ from functools import lru_cache
 from segbench.advisor.data.calibration import load_calibration
 from segbench.advisor.data.catalog import GIB
 from segbench.advisor.limits import OOM_HEADROOM
-from segbench.cost.footprint import Footprint, Query, footprint, model_counts
+from segbench.cost.footprint import Footprint, Query
+from segbench.families.costs import footprint, model_counts
 from segbench.workloads.catalog import FULL
 
 

@@ -14,7 +14,8 @@ from segbench.advisor.data.calibration import Calibration, load_calibration
 from segbench.advisor.data.catalog import CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.data.published import PublishedTiming, load_published
 from segbench.advisor.model.roofline import Params, features, matrix, terms
-from segbench.cost.footprint import Footprint, Query, footprint
+from segbench.cost.footprint import Footprint, Query
+from segbench.families.costs import footprint
 from segbench.families.registry import canonical_model
 from segbench.workloads.catalog import FULL, SCOPES
 

@@ -38,10 +38,11 @@ class MaskRcnnTrain(TrainStep):
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)
-        self.network = self.copied(model.module).train()
+        # Not `self.network`: that would hide the workload's network() hook, which the runner calls off fp32.
+        self.trained_network = self.copied(model.module).train()
 
     def trainable_module(self) -> torch.nn.Module:
-        return self.network
+        return self.trained_network
 
     def loss_for(self, batch_size: int) -> Callable[[], torch.Tensor]:
         images = [to_tensor(im, self.device) for im in self.batch(batch_size)]
@@ -50,7 +51,7 @@ class MaskRcnnTrain(TrainStep):
                     "labels": torch.from_numpy(t.labels % classes_of(self.model.spec)).clamp(min=1).to(self.device),
                     "masks": torch.from_numpy(t.masks).to(self.device)}
                    for t in self.targets(batch_size, h, w, classes_of(self.model.spec))]
-        network = self.network
+        network = self.trained_network
 
         def loss() -> torch.Tensor:
             return sum(network(images, targets).values())

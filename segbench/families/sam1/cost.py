@@ -1,8 +1,9 @@
 """What SAM 1 workloads cost: its blocks counted on `meta`, and per workload what runs and stays.
 
 Blocks (batch 1, one model size): the image encoder and the prompt decoder for one click with three
-masks. The workloads are SAM 2.1's (image, prompt, automatic masks), so their footprints are SAM 2.1's
-builders over SAM 1's counted blocks, with SAM 1's own resident state: `SamPredictor` caches a single
+masks. The workloads are the shared SAM-style ones (image, prompt, automatic masks), so their footprints
+are the shared builders (`families/_shared/sam_cost.py`) over SAM 1's counted blocks, with SAM 1's own
+resident state: `SamPredictor` caches a single
 256-channel embedding at 1/16 of the image size (64x64 at 1024 px) and no high-resolution features.
 """
 
@@ -13,8 +14,7 @@ from typing import Any
 from segbench.cost.counting import Counts, count
 from segbench.cost.footprint import Footprint, ModelCounts, Query
 from segbench.families.base import ModelSpec
-from segbench.families.sam2 import cost as sam2_cost
-from segbench.families.sam2.cost import counted_size, extra_cached_sizes  # noqa: F401 - generic: the query's model size
+from segbench.families._shared.sam_cost import counted_size, extra_cached_sizes, still_footprint  # noqa: F401 - hooks
 
 HIDDEN = 256  # prompt/embedding channels
 STRIDE = 16  # the embedding is size/16 a side
@@ -48,10 +48,4 @@ def embedding_bytes(s: int) -> float:
 
 
 def footprint(q: Query, mc: ModelCounts) -> Footprint:
-    fp = sam2_cost.footprint(q, mc)
-    # SAM 2.1's builders keep its embedding plus two high-res levels; SAM 1 keeps the embedding alone.
-    s = mc.size[0]
-    images = q.batch_size if q.workload == "image" else 1
-    fp.state_bytes += (embedding_bytes(s) - sam2_cost.embedding_bytes(s)) * images
-    fp.notes = [note.replace("SAM 2.1", "SAM 1") for note in fp.notes]
-    return fp
+    return still_footprint(q, mc, embedding_bytes, "SAM 1")

@@ -1,8 +1,8 @@
-"""SAM 1 on still images: SAM 2.1's image, prompt and automatic-mask workloads, run on SAM 1's
-predictor and generator (`predictor.py` gives them the calls those workloads make).
+"""SAM 1 on still images: the shared SAM-style image, prompt and automatic-mask workloads, run on
+SAM 1's predictor and generator (`predictor.py` gives them the calls those workloads make).
 
 What differs from SAM 2.1 is only which predictor, generator and encoder the workloads use (the
-`new_predictor` and `generator_class` hooks of `families/sam2/still.py`).
+`new_predictor`, `network` and `generator_class` hooks of `families/_shared/sam_still.py`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from segbench.families.sam1.predictor import BatchedSamPredictor, FloatScores
-from segbench.families.sam2.still import SamAuto, SamImage, SamPrompt, generator_keeping
+from segbench.families._shared.sam_still import StillAuto, StillImage, StillPrompt, generator_keeping
 
 
 def encoder_slot(sam: torch.nn.Module) -> Any:
@@ -33,8 +33,8 @@ def encoder_slot(sam: torch.nn.Module) -> Any:
     return EncoderSlot(sam, "image_encoder", "image_encoder", "image embedding")
 
 
-class _Sam1Still:
-    """The SAM 1 parts of a SAM 2.1 still-image workload (a mixin placed before it)."""
+class Sam1Still:
+    """The SAM 1 parts of a shared still-image workload (a mixin placed before it)."""
 
     size: int
     model: Any
@@ -46,28 +46,25 @@ class _Sam1Still:
         return encoder_slot(self.model.module)
 
 
-class Sam1Image(_Sam1Still, SamImage):
+class Sam1Image(Sam1Still, StillImage):
     """`set_image` (batch 1) or one encoder pass over a stack of images (`set_image_batch`)."""
 
     official_loop = "the segment-anything README's loop: a SamPredictor of its own, set_image once per image"
 
 
-class Sam1Prompt(_Sam1Still, SamPrompt):
+class Sam1Prompt(Sam1Still, StillPrompt):
     """One point and one box prompt per object, decoded against a cached image embedding."""
 
     def network(self) -> Any:
         return None  # the timed step never runs the encoder (its embedding is cached)
 
 
-class Sam1Auto(SamAuto):
-    """SamAutomaticMaskGenerator on one image per step, relaxed or default as SAM 2.1's (`--auto-mode`)."""
+class Sam1Auto(Sam1Still, StillAuto):
+    """SamAutomaticMaskGenerator on one image per step, relaxed or default filters (`--auto-mode`)."""
 
     official_loop = ("the segment-anything generator as its README builds it, SamAutomaticMaskGenerator(sam, "
                      "points_per_side, points_per_batch, thresholds) with generate(image), keeping every mask its "
                      "filters pass (in relaxed mode: every candidate; it has no cap on the count)")
-
-    def network(self) -> Any:
-        return encoder_slot(self.model.module)
 
     def generator_class(self, keep: int | None) -> type:
         return generator_keeping(keep, base=FloatScores)

@@ -5,7 +5,7 @@ embedding, automatic masks, video propagation, a volume's slices propagated as f
 mask-decoder fine-tune (encoder frozen).
 """
 
-from segbench.families.base import Extension, Family, ModelSpec, Quality
+from segbench.families.base import Extension, Family, FamilyOption, ModelSpec, Quality
 
 _ACCURACY = "SA-V test J&F {jf} (SAM 2.1 README, checkpoint table, Dec 2024)"
 
@@ -65,6 +65,14 @@ FAMILY = Family(
         workload: "sam2's video predictor stores its memory bank in bf16 and its examples autocast to bf16 on CUDA"
         for workload in ("video", "volume")
     },
+    options=(
+        FamilyOption(
+            "vos_optimized", "flag", False,
+            "video/volume, SAM 2.1: sam2's own compiled video predictor (SAM2VideoPredictorVOS; compiles on the "
+            "first frames)",
+            workloads=("video", "volume"), tune=(True,), compiles=True,
+        ),
+    ),
     quiet_warnings=(
         # sam2 scripts its transforms with torch.jit, which torch now warns about on every model build.
         (r".*torch\.jit\.script.*", "FutureWarning"),

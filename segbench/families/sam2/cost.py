@@ -9,12 +9,12 @@ every frame resized to the model input in fp32 plus a bf16 memory bank per objec
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from segbench.cost.counting import Counts, count, trainable_input
 from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size, upsample
 from segbench.cost.training import train_footprint
+from segbench.families._shared.sam_cost import counted_size, extra_cached_sizes, still_footprint  # noqa: F401 - hooks
 from segbench.families.base import ModelSpec
 from segbench.workloads.catalog import FULL
 from segbench.workloads.training import OBJECTS_PER_IMAGE
@@ -24,23 +24,6 @@ MEM_DIM = 64  # memory encoder output channels
 HIDDEN = 256
 NUM_MASKMEM = 7
 MAX_OBJ_PTRS = 16
-# Automatic mask generation: masks that survive the IoU/stability filters before NMS, per image,
-# on a cluttered scene with a trained SAM 2.1 (sam2 defaults, 32 x 32 grid). An assumption:
-# post-processing cost scales with it.
-AUTO_KEPT_MASKS = 150
-
-
-def extra_cached_sizes(spec: ModelSpec) -> list[tuple[int, int]]:
-    """512 px beside the published 1024: a size users pick to go faster, and one with a published timing."""
-    return [(512, 512)]
-
-
-def counted_size(spec: ModelSpec, q: Query) -> tuple[int, int]:
-    if q.model_size:
-        return (int(q.model_size[0]), int(q.model_size[0]))
-    return tuple(spec.default_resolution)  # type: ignore[return-value]
-
-
 def count_blocks(module: Any, spec: ModelSpec, size: tuple[int, ...], half: Any) -> dict[str, Counts]:
     import torch
 
@@ -109,28 +92,9 @@ def embedding_bytes(s: int) -> float:
 
 
 def footprint(q: Query, mc: ModelCounts) -> Footprint:
-    return {"image": _image, "prompt": _prompt, "auto": _auto, "video": _video, "volume": _volume,
-            "train": _train}[q.workload](q, mc)
-
-
-def _image(q: Query, mc: ModelCounts) -> Footprint:
-    s = mc.size[0]
-    h, w = source_size(q)
-    b = q.batch_size
-    enc = mc.block("encoder", q.precision)
-    parts = {"encoder": enc.times(b)}
-    notes = [f"SAM 2.1 resizes every image to {s}x{s}; the source size only changes pre-processing"]
-    if q.with_prompt:
-        parts["decoder"] = mc.block("decoder", q.precision).times(b) + upsample(3 * b, h, w, q.precision)
-        notes.append("includes decoding one click per image")
-    return Footprint(
-        query=q, item_unit="image", items_per_step=b, parts=parts,
-        host_pixels=b * h * w, host_mask_pixels=0.0,
-        transfer_bytes=b * 3 * s * s * 4,  # the normalised fp32 image goes to the device
-        weights_bytes=mc.weights_bytes(q.precision), activation_bytes=enc.peak_bytes * b,
-        state_bytes=embedding_bytes(s) * b, host_state_bytes=0.0, params=mc.params, notes=notes,
-        decode_pixels=b * h * w,
-    )
+    if q.workload in ("image", "prompt", "auto"):
+        return still_footprint(q, mc, embedding_bytes, "SAM 2.1")
+    return {"video": _video, "volume": _volume, "train": _train}[q.workload](q, mc)
 
 
 def _train(q: Query, mc: ModelCounts) -> Footprint:
@@ -143,49 +107,6 @@ def _train(q: Query, mc: ModelCounts) -> Footprint:
     fp.state_bytes += embedding_bytes(s) * q.batch_size
     fp.host_pixels = q.batch_size * source_size(q)[0] * source_size(q)[1]  # set_image_batch's transforms
     return fp
-
-
-def _prompt(q: Query, mc: ModelCounts) -> Footprint:
-    h, w = source_size(q)
-    dec = mc.block("decoder", q.precision)
-    b = q.batch_size
-    # predict(point, 3 masks) then predict(box, 1 mask), each for b objects, upsampled and copied out.
-    parts = {"decoder": dec.times(b) + dec.times(b),
-             "post": upsample(3 * b, h, w, q.precision) + upsample(b, h, w, q.precision)}
-    return Footprint(
-        query=q, item_unit="prompt", items_per_step=2 * b, parts=parts,
-        host_pixels=0.0, host_mask_pixels=0.0, transfer_bytes=4 * b * h * w * 4,
-        weights_bytes=mc.weights_bytes(q.precision),
-        activation_bytes=max(dec.peak_bytes * b, 3 * b * h * w * 4.0),
-        state_bytes=embedding_bytes(mc.size[0]), host_state_bytes=0.0, params=mc.params,
-        notes=["prompts decode against a cached image embedding: the encoder runs once per image (workload 'image')"],
-    )
-
-
-def _auto(q: Query, mc: ModelCounts) -> Footprint:
-    h, w = source_size(q)
-    enc = mc.block("encoder", q.precision)
-    dec = mc.block("decoder", q.precision)
-    points = q.points_per_side ** 2
-    per_batch_points = min(q.points_per_batch, points)
-    batches = math.ceil(points / per_batch_points)
-    per_batch = dec.times(per_batch_points) + upsample(3 * per_batch_points, h, w, q.precision)
-    # Thresholding, stability scores and box extraction pass over the upsampled masks a few times.
-    filters = Counts(other_bytes=3 * per_batch_points * h * w * 4 * 4, kernels=40)
-    kept = q.kept_masks if q.kept_masks is not None else min(AUTO_KEPT_MASKS, 3 * points)
-    return Footprint(
-        query=q, item_unit="image", items_per_step=1,
-        parts={"encoder": enc, "decoder": (per_batch + filters).times(batches, batched=False)},
-        host_pixels=h * w, host_mask_pixels=kept * h * w, transfer_bytes=kept * h * w / 8,
-        weights_bytes=mc.weights_bytes(q.precision),
-        # The upsampled masks plus their thresholded copies; the memory model's activation factor
-        # (fitted to encoders) supplies the rest, so this analytic part is not inflated further here.
-        activation_bytes=max(enc.peak_bytes, per_batch.peak_bytes * 1.25),
-        state_bytes=embedding_bytes(mc.size[0]), host_state_bytes=kept * h * w, params=mc.params,
-        decode_pixels=h * w,
-        notes=[(f"automatic masks: {points} grid points in {batches} decoder batch(es) of {per_batch_points}; "
-                f"post-processing assumes ~{kept} masks pass the filters")],
-    )
 
 
 def _video_memory(mc: ModelCounts, objects: int, frames: int, q: Query) -> tuple[float, float, float]:

@@ -39,13 +39,14 @@ def load(spec: ModelSpec, options: LoadOptions) -> LoadedModel:
     notes = []
     if size != spec.default_resolution[0]:
         notes.append(f"model resolution {size} differs from the published {spec.default_resolution[0]}")
-    if options.vos_optimized and options.purpose == "video":
+    vos = options.family_options.get("vos_optimized", False) and options.purpose == "video"
+    if vos:
         notes.append("vos_optimized: sam2 compiles the video predictor on its first frames (warm-up holds the "
                      "compile time)")
 
     weights, found = W.resolve_checkpoint(options, spec.name, spec.config["checkpoint"], spec.config["hf_id"])
     # Build on the CPU, load weights, then move: the same order as sam2's own builder.
-    module = build(spec, (size, size), options.purpose, options.vos_optimized and options.purpose == "video")
+    module = build(spec, (size, size), options.purpose, vos)
     W.load_weights(module, weights, found, spec.name)
     module = module.to(options.device).eval()
     return LoadedModel(

@@ -161,7 +161,7 @@ class SamTracking(Tracking):
             **super().params(),
             "offload_video_to_cpu": self.options.offload_video_to_cpu,
             "offload_state_to_cpu": self.options.offload_state_to_cpu,
-            "vos_optimized": self.options.vos_optimized,
+            "vos_optimized": self.model.options.get("vos_optimized", False),
             "timed": "one step = one frame of propagate_in_video (image encoder once; memory attention, mask "
             "decoder and memory encoder per object), masks thresholded and moved to the host",
             # sam2 casts memory features to bf16 for storage at any precision; compute follows the autocast.

@@ -8,7 +8,7 @@ cached embedding (the objects returned are counted), `video` the tracker over a 
 plus the tracker) is not timed: it costs at least the detector's prompt decode more per frame.
 """
 
-from segbench.families.base import Family, ModelSpec, Quality
+from segbench.families.base import Family, FamilyOption, ModelSpec, Quality
 
 FAMILY = Family(
     name="sam3",
@@ -43,4 +43,8 @@ FAMILY = Family(
         "video": "segbench.families._shared.hf_sam:HfVideo",
     },
     cost="segbench.families.sam3.cost",
+    options=(
+        FamilyOption("text", "text", "person", "prompt, SAM 3: the text prompt whose instances are segmented",
+                     workloads=("prompt",)),
+    ),
 )

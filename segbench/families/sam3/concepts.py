@@ -52,7 +52,7 @@ class Sam3Prompt(HfImage):
         if self.model.weights == "pretrained" and self.model.checkpoint:
             try:
                 processor = transformers_class("Sam3Processor").from_pretrained(self.model.checkpoint)
-                encoded = processor(text=self.options.text, return_tensors="pt")
+                encoded = processor(text=self.model.options["text"], return_tensors="pt")
                 self.tokens = "the checkpoint's tokenizer"
                 return encoded["input_ids"], encoded["attention_mask"]
             except (OSError, ValueError):
@@ -97,7 +97,7 @@ class Sam3Prompt(HfImage):
         return step
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "text": self.options.text, "text_tokens": self.tokens,
+        return {**super().params(), "text": self.model.options["text"], "text_tokens": self.tokens,
                 "score_threshold": SCORE_THRESHOLD,
                 "timed": "a text prompt and a box exemplar decoded on cached vision features (text encoder, DETR "
                          "encoder and decoder, mask decoder), each post-processed to instance masks at image size"}

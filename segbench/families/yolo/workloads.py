@@ -54,13 +54,14 @@ class YoloTrain(TrainStep):
         ultralytics()
         from ultralytics.cfg import get_cfg
 
-        self.network = self.copied(model.module).train()
-        self.network.args = get_cfg()  # the default hyperparameters the loss reads (box, cls, dfl gains)
+        # Not `self.network`: that would hide the workload's network() hook, which the runner calls off fp32.
+        self.trained_network = self.copied(model.module).train()
+        self.trained_network.args = get_cfg()  # the default hyperparameters the loss reads (box, cls, dfl gains)
         # optimizer=auto: lr = 0.002 * 5 / (4 + classes)
         self.lr = round(0.002 * 5 / (4 + classes_of(model.spec)), 6)
 
     def trainable_module(self) -> torch.nn.Module:
-        return self.network
+        return self.trained_network
 
     def loss_for(self, batch_size: int) -> Callable[[], torch.Tensor]:
         side = int(self.model.resolution[0])
@@ -78,7 +79,7 @@ class YoloTrain(TrainStep):
         batch = {"img": images.permute(0, 3, 1, 2).float().div(255).to(self.device),
                  "batch_idx": table[:, 0].to(self.device), "cls": table[:, 1:2].to(self.device),
                  "bboxes": table[:, 2:].to(self.device), "masks": torch.from_numpy(masks).to(self.device)}
-        network = self.network
+        network = self.trained_network
 
         def loss() -> torch.Tensor:
             total, _ = network.loss(batch)

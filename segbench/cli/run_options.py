@@ -1,0 +1,161 @@
+"""The options `run`, `soak` and `fleet run` share: what to run, on what, with which inputs."""
+
+from __future__ import annotations
+
+import click
+
+from segbench.cli.family_flags import family_flags
+from segbench.cli.params import BOX, CLASSES_OPTION, MODEL_SIZE, POINT
+from segbench.workloads.catalog import AUTO_MASKS, FULL, QUICK, WORKLOAD_NAMES
+
+# Options `run` and `soak` share: what to run, on what, with which inputs. One list, two commands.
+SHARED_OPTIONS = [
+    click.option(
+        "-m",
+        "--model",
+        "models",
+        multiple=True,
+        default=(),
+        help="Model name(s), repeatable or comma-separated (default: the workload's default model, "
+        "`segbench run --list-models` marks them).",
+    ),
+    click.option(
+        "-w",
+        "--workload",
+        "workloads",
+        multiple=True,
+        default=("image",),
+        show_default=True,
+        help=f"{' | '.join(WORKLOAD_NAMES)} (repeatable or comma-separated).",
+    ),
+    click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps."),
+    click.option(
+        "--precision",
+        "precisions",
+        default="auto",
+        show_default=True,
+        help="fp32 | fp16 | bf16, a comma list to sweep, or auto (the fastest honest one for the device).",
+    ),
+    click.option("--quick", is_flag=True, help="Small sweep that finishes in minutes on 2 CPU cores."),
+    click.option(
+        "--weights",
+        type=click.Choice(["auto", "pretrained", "random"]),
+        default="auto",
+        show_default=True,
+        help="pretrained needs a checkpoint; random builds the same architecture for timing; auto uses pretrained when found.",
+    ),
+    click.option(
+        "--checkpoint",
+        type=click.Path(dir_okay=True),
+        default=None,
+        help="Pretrained weights for the one --model: a .pt/.safetensors file or a Hugging Face model directory.",
+    ),
+    click.option(
+        "-i",
+        "--input",
+        "inputs",
+        multiple=True,
+        type=click.Path(),
+        help="Image files or a folder; a video file or frame folder; a NIfTI/DICOM folder/.npy volume.",
+    ),
+    click.option("--resolution", default=None, help="Size of synthetic images/frames: 480p | 720p | 1080p | WxH."),
+    click.option(
+        "--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size."
+    ),
+    click.option(
+        "--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8)."
+    ),
+    click.option(
+        "--points-per-batch",
+        type=click.IntRange(1, 4096),
+        default=64,
+        show_default=True,
+        help="auto: points per decoder batch.",
+    ),
+    click.option(
+        "--auto-mode",
+        type=click.Choice(["relaxed", "default"]),
+        default="relaxed",
+        show_default=True,
+        help="auto: relaxed filters that keep --auto-masks masks (a stated post-processing load with random weights) "
+        "or the generator's own defaults.",
+    ),
+    click.option(
+        "--auto-masks",
+        type=click.IntRange(1, 100000),
+        default=AUTO_MASKS,
+        show_default=True,
+        help="auto, relaxed: masks kept per image (default: SA-1B's ~100 per image).",
+    ),
+    click.option(
+        "--frames",
+        type=click.IntRange(2, 100000),
+        default=None,
+        help=f"video: synthetic clip length (default {FULL.frames}; quick {QUICK.frames}).",
+    ),
+    click.option(
+        "--prompt",
+        type=click.Choice(["point", "box"]),
+        default="point",
+        show_default=True,
+        help="video/volume: first-frame prompt.",
+    ),
+    click.option(
+        "--point",
+        "points",
+        type=POINT,
+        multiple=True,
+        help="prompt/video: a point prompt X,Y in input pixels (repeatable).",
+    ),
+    click.option(
+        "--box",
+        "boxes",
+        type=BOX,
+        multiple=True,
+        help="prompt/video: a box prompt X0,Y0,X1,Y1 in input pixels (repeatable).",
+    ),
+    click.option("--offload-video-to-cpu", is_flag=True, help="video: keep frames in host memory (small GPUs)."),
+    click.option(
+        "--offload-state-to-cpu", is_flag=True, help="video: keep the memory bank in host memory (small GPUs)."
+    ),
+    CLASSES_OPTION,
+    click.option(
+        "--volume",
+        "volume_shape",
+        default=None,
+        help="volume: synthetic phantom WxHxD (default {}; quick {}).".format(
+            "x".join(map(str, FULL.volume)), "x".join(map(str, QUICK.volume))),
+    ),
+    click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96)."),
+    click.option(
+        "--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."
+    ),
+    click.option(
+        "--aggregate-on",
+        type=click.Choice(["device", "cpu"]),
+        default="device",
+        show_default=True,
+        help="volume: where window outputs are stitched; cpu lets long volumes fit on small GPUs.",
+    ),
+    click.option(
+        "--telemetry-interval",
+        type=click.FloatRange(0, 60),
+        default=0.1,
+        show_default=True,
+        help="Seconds between telemetry samples; 0 turns telemetry off.",
+    ),
+    click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Results file to append to (default: a new file under results/).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout."),
+]
+
+
+def shared_options(command):
+    for option in reversed([*SHARED_OPTIONS, *family_flags()]):
+        command = option(command)
+    return command
