@@ -30,7 +30,7 @@ from segbench.measure.device import (  # noqa: E402
 )
 from segbench.measure.harness import MeasureSettings  # noqa: E402
 from segbench.workloads import WorkloadOptions  # noqa: E402
-from segbench.workloads.catalog import QUICK  # noqa: E402
+from segbench.workload_catalog import QUICK  # noqa: E402
 
 SAM_SIZE = int(os.environ.get("SEGBENCH_BENCH_SAM_SIZE", "1024"))
 ROUNDS = int(os.environ.get("SEGBENCH_BENCH_ROUNDS", "3"))

@@ -28,7 +28,7 @@ from segbench.families.registry import purpose_of
 from segbench.measure.device import autocast
 from segbench.measure.harness import MeasureSettings, Timer, measure
 from segbench.workloads import WorkloadOptions
-from segbench.workloads.catalog import QUICK
+from segbench.workload_catalog import QUICK
 
 BATCH = 2
 

@@ -12,6 +12,13 @@
    only a family uses (in code: string literals and imports; docstrings and comments are prose).
 4. The advisor's layers import one way: data <- model <- evaluate (targets, fromresults) <- check,
    recommend, advice.
+5. The seams stay seams (`LAYER_RULES`): the runner (bench) does not import the advisor; records,
+   probe, telemetry, inputs and cost do not import families; workloads do not import the registry
+   (their model comes with what they need).
+6. A family folder imports only `families.base`, `families/_shared/` and itself (never another family,
+   the registry or the dispatch above it).
+7. A knob only one family honours is declared by that family (`Family.options`): no class outside
+   `families/` has a field named like a family's option.
 """
 
 from __future__ import annotations
@@ -36,6 +43,21 @@ ADVISOR_LAYERS = (
 )
 
 
+# (importer prefix, imported prefix, why): an import from the first to the second breaks a seam.
+LAYER_RULES = (
+    ("segbench.bench", "segbench.advisor", "the runner does not import the advisor"),
+    ("segbench.records", "segbench.families", "records do not know the families"),
+    ("segbench.probe", "segbench.families", "facts about the machine do not know the families"),
+    ("segbench.telemetry", "segbench.families", "telemetry does not know the families"),
+    ("segbench.inputs", "segbench.families", "inputs do not know the families"),
+    ("segbench.cost", "segbench.families", "cost is the vocabulary families write in, below them"),
+    ("segbench.workloads", "segbench.families.registry", "a workload's model comes with what it needs"),
+    ("segbench.workloads", "segbench.families.costs", "a workload's model comes with what it needs"),
+)
+# What a family folder may import of `segbench.families`.
+FAMILY_IMPORTS = ("segbench.families.base", "segbench.families._shared")
+
+
 @dataclass
 class Module:
     name: str
@@ -43,6 +65,7 @@ class Module:
     imports: set[str] = field(default_factory=set)  # segbench modules it imports
     libraries: set[str] = field(default_factory=set)  # top-level names of other imports
     strings: list[str] = field(default_factory=list)  # string literals in code (not docstrings)
+    fields: set[str] = field(default_factory=set)  # names annotated in class bodies (dataclass fields)
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -85,6 +108,9 @@ def read_modules(root: Path = ROOT) -> dict[str, Module]:
                     _add(module, modules, base, alias.name)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 module.strings.append(node.value)
+            elif isinstance(node, ast.ClassDef):
+                module.fields.update(item.target.id for item in node.body
+                                     if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name))
     return modules
 
 
@@ -154,6 +180,44 @@ def family_vocabulary() -> tuple[set[str], set[str]]:
     return names, {p.replace("-", "_") for p in packages} - shared
 
 
+def family_knobs() -> set[str]:
+    """The names of the options families declare (`Family.options`), from the registry itself."""
+    sys.path.insert(0, str(ROOT))
+    from segbench.families.registry import declared_options
+
+    return set(declared_options())
+
+
+def family_of_module(module: Module) -> str | None:
+    """"sam2" for a module in families/sam2/; None outside a family folder (base, registry, costs, _shared)."""
+    parts = module.name.split(".")
+    if len(parts) < 3 or parts[:2] != ["segbench", "families"] or parts[2].startswith("_"):
+        return None
+    if len(parts) == 3 and module.path.name != "__init__.py":
+        return None  # a module at the families/ root
+    return parts[2]
+
+
+def seam_problems(modules: dict[str, Module], knobs: set[str]) -> Iterable[str]:
+    for module in modules.values():
+        for target in sorted(module.imports):
+            for importer, imported, why in LAYER_RULES:
+                if _under(module.name, importer) and _under(target, imported):
+                    yield f"{module.name} imports {target}: {why}"
+            family = family_of_module(module)
+            if family is not None and _under(target, "segbench.families") \
+                    and not _under(target, f"segbench.families.{family}") \
+                    and not any(_under(target, allowed) for allowed in FAMILY_IMPORTS):
+                yield f"{module.name} imports {target}: a family imports only families.base, families._shared and itself"
+        if not module.name.startswith("segbench.families"):
+            for name in sorted(module.fields & knobs):
+                yield f"{module.name} declares '{name}', an option of one family: declare it in Family.options"
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
 def naming_modules(modules: dict[str, Module], vocabulary: tuple[set[str], set[str]] | None = None
                    ) -> dict[str, list[str]]:
     names, packages = vocabulary or family_vocabulary()
@@ -177,7 +241,9 @@ def _layer(name: str) -> int | None:
     return None
 
 
-def problems(modules: dict[str, Module], vocabulary: tuple[set[str], set[str]] | None = None) -> Iterable[str]:
+def problems(modules: dict[str, Module], vocabulary: tuple[set[str], set[str]] | None = None,
+             knobs: set[str] | None = None) -> Iterable[str]:
+    yield from seam_problems(modules, family_knobs() if knobs is None else knobs)
     for component in cycles(modules):
         yield "import cycle: " + " -> ".join(component)
     for module in modules.values():

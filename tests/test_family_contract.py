@@ -1,9 +1,10 @@
 """The contract every registered family keeps, checked for every model x workload it serves.
 
 At the architecture's smallest input each case must: build with random weights, run one measured
-step through the real runner (plan -> worker -> sink), count its footprint (FLOPs in the record),
-get a `check` prediction on a GPU and on the CPU at the workload's default size, and be among the
-models `recommend` considers for that workload and each task the model answers. A new family
+step through the real runner (plan -> worker -> sink) at the machine's default precision, count its
+footprint (FLOPs in the record), get a `check` prediction on a GPU and on the CPU at the workload's
+default size, and be among the models `recommend` considers for that workload and each task the
+model answers. A new family
 folder is tested here without a line added to this file.
 """
 
@@ -13,11 +14,13 @@ import math
 from functools import cache
 
 import pytest
+import torch
 
 from segbench.advisor.check import CheckRequest, check
 from segbench.advisor.recommend import RecommendRequest, considered
 from segbench.bench import Plan, execute
 from segbench.families.registry import family_of, models
+from segbench.measure.device import default_precision
 from segbench.measure.harness import MeasureSettings
 from segbench.records.schema import Record
 from segbench.workloads.base import WorkloadOptions
@@ -27,14 +30,16 @@ CASES = [(spec.name, workload) for spec in models().values() for workload in spe
 
 @cache
 def measured(model: str, tmp_root: str) -> dict[str, Record]:
-    """One run of every workload the model serves, at its smallest input; records by workload."""
+    """One run of every workload the model serves, at its smallest input and the machine's default
+    precision (bf16 autocast where the CPU has native bf16, as on Ampere or newer GPUs, else fp32: what
+    a user gets without --precision); records by workload."""
     from pathlib import Path
 
     spec = models()[model]
     resolution = tuple(family_of(spec).loader().smallest_resolution(spec))
     volume = tuple(max(side, 32) for side in resolution) if len(resolution) == 3 else (32, 32, 9)
     plan = Plan(
-        models=[model], workloads=list(spec.workloads), precisions=["fp32"], batch_sizes=[1], device="cpu",
+        models=[model], workloads=list(spec.workloads), precisions=["auto"], batch_sizes=[1], device="cpu",
         weights="random", resolution=resolution, launcher="inline", telemetry_interval_s=None,
         settings=MeasureSettings(warmup=0, min_iters=1, min_time_s=0.0),
         # A clip that just fills a video model's memory bank, a tiny scan, a 2x2 grid of automatic prompts.
@@ -55,6 +60,7 @@ def tmp_root(tmp_path_factory) -> str:
 def test_builds_runs_and_is_counted(model, workload, tmp_root):
     record = measured(model, tmp_root)[workload]
     assert record.status == "ok", record.error
+    assert record.precision == default_precision(torch.device("cpu"))
     assert record.weights == "random" and record.samples_s and all(s > 0 for s in record.samples_s)
     assert record.stats["latency_s"]["n"] >= 1 and record.stats["items_per_s"] > 0
     assert record.flops["per_item"] > 0 and record.flops["achieved_tflops"] > 0

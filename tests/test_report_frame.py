@@ -187,3 +187,17 @@ def test_results_table_says_how_each_row_ran() -> None:
     offloaded.execution = parse_execution("eager+offload:both").to_dict()
     table = results_table(records_frame([eager, exported, offloaded]))
     assert sorted(table["execution"]) == ["eager", "eager+offload:both", "openvino"]
+
+
+def test_the_spec_sheet_peak_is_looked_up_when_shown_not_by_the_runner() -> None:
+    import math
+
+    from segbench.records.schema import Record
+    from segbench.report.frame import record_row
+
+    gpu = Record(model="m", workload="image", precision="bf16", batch_size=1, device="cuda:0",
+                 environment={"hardware": "NVIDIA A100-SXM4-80GB"})
+    assert record_row(gpu)["spec_peak_tflops"] == 312.0  # the catalog's dense bf16 peak
+    cpu = Record(model="m", workload="image", precision="bf16", batch_size=1, device="cpu",
+                 environment={"hardware": "AMD EPYC 9454 (2 threads)"})
+    assert math.isnan(record_row(cpu)["spec_peak_tflops"])

@@ -34,8 +34,11 @@ def tree(tmp_path: Path, files: dict[str, str]) -> dict:
     return S.read_modules(tmp_path)
 
 
+KNOBS = {"vos_optimized"}
+
+
 def found(tmp_path, files) -> list[str]:
-    return list(S.problems(tree(tmp_path, files), VOCABULARY))
+    return list(S.problems(tree(tmp_path, files), VOCABULARY, KNOBS))
 
 
 def test_a_lazy_import_cycle_is_found(tmp_path):
@@ -69,3 +72,39 @@ def test_more_than_three_modules_naming_a_family_is_found(tmp_path):
 def test_what_counts_as_naming_a_family(tmp_path, text):
     modules = tree(tmp_path, {"m.py": text + "\n"})
     assert "segbench.m" in S.naming_modules(modules, ({"sam2", "sam2.1-tiny", "monai"}, {"sam2"}))
+
+
+def test_the_seams_hold(tmp_path):
+    problems = found(tmp_path, {"bench/point.py": "from segbench.advisor import peak\n", "advisor/__init__.py": "",
+                                "workloads/volume.py": "from segbench.families.registry import family_of\n",
+                                "records/environment.py": "from segbench.families.registry import x\n",
+                                "cost/footprint.py": "import segbench.families.base\n",
+                                "families/registry.py": "", "families/base.py": ""})
+    assert any("segbench.bench.point imports segbench.advisor" in p for p in problems)
+    assert any("segbench.workloads.volume imports segbench.families.registry" in p for p in problems)
+    assert any("segbench.records.environment imports segbench.families.registry" in p for p in problems)
+    assert any("segbench.cost.footprint imports segbench.families.base" in p for p in problems)
+
+
+def test_a_family_imports_only_base_shared_and_itself(tmp_path):
+    problems = found(tmp_path, {
+        "families/base.py": "", "families/registry.py": "", "families/_shared/sam_still.py": "",
+        "families/sam2/still.py": "", "families/sam2/cost.py": "from segbench.families.sam2 import still\n",
+        "families/sam1/still.py": ("from segbench.families._shared.sam_still import x\n"
+                                   "from segbench.families.base import Family\n"
+                                   "from segbench.families.sam2.still import SamImage\n"),
+        "families/sam1/__init__.py": "from segbench.families.registry import register\n",
+    })
+    assert problems == [
+        "segbench.families.sam1 imports segbench.families.registry: a family imports only families.base, "
+        "families._shared and itself",
+        "segbench.families.sam1.still imports segbench.families.sam2.still: a family imports only families.base, "
+        "families._shared and itself",
+    ]
+
+
+def test_a_knob_of_one_family_is_declared_by_that_family(tmp_path):
+    problems = found(tmp_path, {"bench/plan.py": "class Plan:\n    models: list\n    vos_optimized: bool = False\n",
+                                "families/sam2/loading.py": "class Options:\n    vos_optimized: bool = False\n"})
+    assert problems == ["segbench.bench.plan declares 'vos_optimized', an option of one family: declare it in "
+                        "Family.options"]

@@ -23,7 +23,7 @@ from segbench.advisor.targets import resolve_target
 from segbench.errors import InputError
 from segbench.families.registry import default_classes, get_spec
 from segbench.limits import check_finite
-from segbench.workloads.catalog import SCOPE_MEANS
+from segbench.workload_catalog import SCOPE_MEANS
 
 
 # The GPU backends `segbench run` drives (ROCm builds of torch present AMD GPUs as "cuda" devices).

@@ -20,7 +20,7 @@ from segbench.families.costs import footprint
 from segbench.errors import InputError
 from segbench.families.registry import check_serves, get_spec, with_classes
 from segbench.formatting import fmt_seconds as fmt_duration
-from segbench.workloads.catalog import FULL, SCOPES
+from segbench.workload_catalog import FULL, SCOPES
 
 CHEAP_BUILD_RAM = 16 * GIB  # host RAM assumed for a GPU build when nothing says otherwise
 # `budget` comes from recommend (a build inside the budget only at the low end of its price range);

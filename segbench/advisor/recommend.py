@@ -33,7 +33,7 @@ from segbench.errors import InputError
 from segbench.families.base import TASKS
 from segbench.families.registry import check_serves, check_workload_name, get_spec, model_names, tasks_for
 from segbench.limits import check_finite
-from segbench.workloads.catalog import DEFAULT_TASK
+from segbench.workload_catalog import DEFAULT_TASK
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,9 @@ class Received:
         """A fresh worker goes on with what is left: forget how the last one ended, keep what it measured."""
         self.current: tuple[Point | None, str] = (None, "")
         self.phase = ""
-        self.since = time.monotonic()  # when the current point (or load) began: its time limit counts from here
+        # When the current point (or load) began: its time limit counts from here. None until the worker
+        # says it has begun (starting a process and importing torch is no point's time).
+        self.since: float | None = None
         self.finished = False
         self.failure: tuple[type[SegbenchError], str] | None = None
         self.crash: str | None = None  # a Python error that ended the worker
@@ -116,7 +118,8 @@ class Received:
 
     def overdue(self, limit_s: float | None) -> bool:
         """The current point (or load) has run past `limit_s`: say so in `timed_out` (the caller stops the worker)."""
-        if limit_s is None or self.finished or self.timed_out or time.monotonic() - self.since <= limit_s:
+        if (limit_s is None or self.since is None or self.finished or self.timed_out
+                or time.monotonic() - self.since <= limit_s):
             return False
         self.timed_out = timeout_text(limit_s, self.phase or "load")
         return True
@@ -184,10 +187,10 @@ def measured_already(plan: Plan, model: str, seen: dict[Point, str], device: Any
 
 def _row_context(plan: Plan, run_id: str, device: Any, environment: dict[str, Any] | None) -> Context:
     from segbench.measure.device import resolve_device
-    from segbench.records.environment import fingerprint
+    from segbench.bench.environment import run_environment
 
     device = device if device is not None else resolve_device(plan.device)
-    environment = environment if environment is not None else fingerprint(device)
+    environment = environment if environment is not None else run_environment(device)
     return Context(plan, device, environment, run_id, observer=None)  # type: ignore[arg-type]
 
 

@@ -302,7 +302,7 @@ def fill_flops(ctx: Context, record: Record, workload: Workload) -> None:
     roof = measured_peak(ctx, record.precision)
     record.flops = {"per_item": fp.flops_per_item, "per_step": per_step,
                     **achieved(per_step, median, roof.get("tflops")),
-                    "peak_source": roof.get("source"), "spec_peak_tflops": spec_peak_tflops(record)}
+                    "peak_source": roof.get("source")}
 
 
 def measured_peak(ctx: Context, precision: str) -> dict[str, Any]:
@@ -326,12 +326,3 @@ def measured_peak(ctx: Context, precision: str) -> dict[str, Any]:
     return {"tflops": entry["tflops"],
             "source": f"measured here: {precision} matmul {entry['side']}x{entry['side']}, median of "
                       f"{entry['samples']}, {entry['measured_at']}"}
-
-
-def spec_peak_tflops(record: Record) -> float | None:
-    """The device's spec-sheet peak for this precision from the GPU catalog, where the device is in it."""
-    if not record.device.startswith("cuda"):
-        return None
-    from segbench.advisor import spec_peak_tflops as from_catalog
-
-    return from_catalog(str(record.environment.get("hardware", "")), record.precision)

@@ -14,7 +14,7 @@ from segbench.bench.plan import Plan, SoakSettings
 from segbench.errors import InputError
 from segbench.measure.harness import MeasureSettings
 from segbench.workloads.base import WorkloadOptions
-from segbench.workloads.catalog import FULL, QUICK
+from segbench.workload_catalog import FULL, QUICK
 
 # --quick: small sweeps that finish in minutes on 2 CPU cores, the same models at their published sizes.
 QUICK_SETTINGS = MeasureSettings(warmup=2, min_iters=3, min_time_s=1.0)

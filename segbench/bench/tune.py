@@ -113,6 +113,11 @@ class TuneResult:
         return _ratio(self.baseline, self.best)
 
     @property
+    def baseline_ran(self) -> bool:
+        """The fp32 eager baseline was measured: without it nothing was tuned (the command fails)."""
+        return bool(self.baseline and self.baseline.record and self.baseline.record.status == "ok")
+
+    @property
     def speedup_vs_official(self) -> float | None:
         return _ratio(self.official, self.best)
 

@@ -26,7 +26,7 @@ from segbench.errors import Interrupted, SegbenchError
 from segbench.families.registry import build_workload, get_spec, purpose_of
 from segbench.measure.device import resolve_device
 from segbench.measure.oom import describe_failure, is_oom, release_memory
-from segbench.records.environment import fingerprint
+from segbench.bench.environment import run_environment
 from segbench.records.schema import Record
 from segbench.workloads.base import Workload
 
@@ -67,7 +67,7 @@ def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str,
     """Every point of `plan` for one model, measured here, in order; those in `done` (measured by an
     earlier attempt that died or timed out) are left out."""
     device = resolve_device(plan.device)
-    ctx = Context(plan, device, fingerprint(device), run_id, PhaseWatch(observer, on_phase), done=done)
+    ctx = Context(plan, device, run_environment(device), run_id, PhaseWatch(observer, on_phase), done=done)
     if plan.kind == "soak":
         yield from soak(ctx, model_name, on_phase)
         return

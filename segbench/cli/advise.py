@@ -9,11 +9,11 @@ from rich.table import Table
 
 from segbench.backends.catalog import predictable
 from segbench.cli.output import console, emit_json
-from segbench.cli.params import CLASSES_OPTION, PRICE, job_options
+from segbench.cli.params import CLASSES_OPTION, FINITE, PRICE, job_options
 from segbench.errors import InputError
 from segbench.families.base import TASKS
 from segbench.formatting import fmt_seconds
-from segbench.workloads.catalog import FULL, SCOPES, WORKLOAD_NAMES
+from segbench.workload_catalog import FULL, SCOPES, WORKLOAD_NAMES
 
 _FULL_VOLUME = "x".join(map(str, FULL.volume))
 
@@ -112,9 +112,9 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True,
               help="volume: where sliding-window outputs are stitched.")
 @click.option("--offload-video-to-cpu", is_flag=True, help="video: keep the frames in host RAM.")
-@click.option("--target-fps", type=float, default=None, help="Flag `slow` below this many frames per second.")
-@click.option("--target-latency-ms", type=float, default=None, help="Flag `slow` above this latency per item.")
-@click.option("--images-per-hour", type=float, default=None, help="Flag `slow` below this throughput.")
+@click.option("--target-fps", type=FINITE, default=None, help="Flag `slow` below this many frames per second.")
+@click.option("--target-latency-ms", type=FINITE, default=None, help="Flag `slow` above this latency per item.")
+@click.option("--images-per-hour", type=FINITE, default=None, help="Flag `slow` below this throughput.")
 @job_options
 @click.option("--compile", "compiled", is_flag=True, help="Predict with torch.compile (fewer launches, fused kernels).")
 @click.option("--backend", type=click.Choice(predictable()), default="eager", show_default=True,
@@ -196,10 +196,10 @@ def _render_check(data: dict[str, Any]) -> None:
 
 @click.command()
 @click.option("-w", "--workload", default="image", show_default=True, help=" | ".join(WORKLOAD_NAMES) + ".")
-@click.option("--budget", type=float, required=True, help="Total build budget in USD.")
-@click.option("--target-fps", type=float, default=None, help="video: frames per second wanted.")
-@click.option("--images-per-hour", type=float, default=None, help="Images (volumes, for volume) per hour wanted.")
-@click.option("--target-latency-ms", type=float, default=None, help="Latency per item wanted.")
+@click.option("--budget", type=FINITE, required=True, help="Total build budget in USD.")
+@click.option("--target-fps", type=FINITE, default=None, help="video: frames per second wanted.")
+@click.option("--images-per-hour", type=FINITE, default=None, help="Images (volumes, for volume) per hour wanted.")
+@click.option("--target-latency-ms", type=FINITE, default=None, help="Latency per item wanted.")
 @click.option("--resolution", default=None, help="Source images / video frames: 720p, 1080p, 4k or WxH.")
 @click.option("--volume", "volume_shape", default=None, help=f"volume: WxHxD (default {_FULL_VOLUME}).")
 @click.option("-m", "--model", "models", multiple=True,

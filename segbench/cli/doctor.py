@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from segbench.cli.output import console, emit_json, err_console
-from segbench.workloads.catalog import FULL, WORKLOAD_NAMES
+from segbench.workload_catalog import FULL, WORKLOAD_NAMES
 
 if TYPE_CHECKING:
     from segbench.doctor import DoctorContext, Finding

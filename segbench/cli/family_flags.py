@@ -4,11 +4,14 @@ its folder only. Discovering the families imports no model library, so `--help` 
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Callable
 
 import click
 
-_TYPES = {"text": str, "int": int, "float": float}
+from segbench.cli.params import FINITE
+
+_TYPES = {"text": str, "int": int, "float": FINITE}
 
 
 def family_flags() -> list[Callable]:
@@ -32,3 +35,19 @@ def given_family_options(kw: dict[str, Any]) -> dict[str, Any]:
 
     return {name: kw[name] for name, option in declared_options().items()
             if kw.get(name) is not None and not (option.kind == "flag" and kw[name] is False)}
+
+
+def with_family_flags(command):
+    """A decorator: `command` takes the family flags."""
+    for option in reversed(family_flags()):
+        command = option(command)
+    return command
+
+
+def as_flags(options: dict[str, Any]) -> list[str]:
+    """Family option values as the command-line words that give them (for a `segbench run` line)."""
+    from segbench.families.registry import declared_options
+
+    known = declared_options()
+    return [known[k].flag if known[k].kind == "flag" else f"{known[k].flag} {shlex.quote(str(v))}"
+            for k, v in options.items() if not (known[k].kind == "flag" and not v)]

@@ -10,12 +10,13 @@ from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
 from segbench.cli.params import INT_LIST, MODEL_SIZE, parse_name_list
-from segbench.cli.plan_options import build_plan, refuse_point_options
+from segbench.cli.plan_options import build_plan, refuse_point_options, with_point_timeout
 from segbench.cli.progress import ProgressObserver
 from segbench.cli.results_table import show_records
 from segbench.cli.run import run as single_machine_run
+from segbench.cli.run_options import POINT_TIMEOUT_OPTION
 from segbench.errors import InputError
-from segbench.workloads.catalog import WORKLOAD_NAMES
+from segbench.workload_catalog import WORKLOAD_NAMES
 
 ADDRESS = click.option("--address", default="auto", show_default=True,
                        help="The Ray cluster: auto (the one `ray start` started here or RAY_ADDRESS), HOST:PORT "
@@ -37,7 +38,7 @@ def _results_path(output: str | None) -> Path:
 
 
 # `fleet run` takes `run`'s options (one list, two commands) except those about this machine's launcher.
-_NOT_FOR_FLEET = {"launcher", "list_models", "save_plan"}
+_NOT_FOR_FLEET = {"launcher", "list_models", "save_plan", "force"}
 
 
 @click.pass_context
@@ -182,6 +183,7 @@ fleet.add_command(click.Command(
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Results file to append to (default: a new file under results/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout.")
+@POINT_TIMEOUT_OPTION
 def throughput(**kw: Any) -> None:
     """Aggregate throughput of one input set sharded over 1, 2, 4... workers, and scaling efficiency."""
     from segbench.bench.presets import make_plan
@@ -194,6 +196,7 @@ def throughput(**kw: Any) -> None:
                      precisions=[kw["precision"]], batch_sizes=[1], warmup=kw["warmup"], weights=kw["weights"],
                      resolution=kw["model_size"], options={"inputs": tuple(kw["inputs"])},
                      telemetry_interval_s=None, count_flops=False)
+    with_point_timeout(plan, kw)
     output = _results_path(kw["output"])
     err_console.print(f"[bold]segbench fleet throughput[/] {plan.models[0]} {kw['workload']} → {output}")
     with sigterm_as_interrupt():

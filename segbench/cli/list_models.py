@@ -6,7 +6,7 @@ from rich.table import Table
 
 from segbench.cli.output import console, emit_json
 from segbench.errors import InputError
-from segbench.workloads.catalog import WORKLOAD_NAMES
+from segbench.workload_catalog import WORKLOAD_NAMES
 
 
 def list_models(as_json: bool) -> None:

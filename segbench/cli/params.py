@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable
 
@@ -136,6 +137,26 @@ class Parsed(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class _Finite:
+    """Refuses nan and ±inf, which Python's float() reads and a range check lets through (nan compares
+    false with every bound): no option of segbench means a number that is not one."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)  # type: ignore[misc]
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)  # type: ignore[attr-defined]
+        return number
+
+
+class FiniteFloat(_Finite, click.types.FloatParamType):
+    """A float option: any finite number."""
+
+
+class FiniteRange(_Finite, click.FloatRange):
+    """click.FloatRange that is also finite."""
+
+
+FINITE = FiniteFloat()
 INT_LIST = Parsed(parse_int_list, "list")
 SHARE = Parsed(parse_share, "share")
 BYTES = Parsed(parse_bytes, "size")
@@ -159,7 +180,7 @@ def job_options(command):
                      help="How many images the job has (10K+ compares automatic masks with fine-tuning a small model)."),
         click.option("--epochs", type=click.IntRange(1, 10000), default=None,
                      help="Fine-tuning epochs of the small model in that comparison (default 100, Ultralytics')."),
-        click.option("--label-seconds", type=click.FloatRange(0, 3600), default=None,
+        click.option("--label-seconds", type=FiniteRange(0, 3600), default=None,
                      help="Your seconds per image to check and correct SAM's masks (default 20, an assumption)."),
     )):
         command = option(command)

@@ -76,7 +76,7 @@ def build_plan(kw: dict[str, Any]):
         "aggregate_on": kw["aggregate_on"],
         "depths": tuple(kw["depths"]) if kw.get("depths") else None,
     }
-    return make_plan(
+    plan = make_plan(
         parse_name_list(kw["models"]),
         parse_name_list(kw["workloads"]),
         quick=kw["quick"],
@@ -100,6 +100,14 @@ def build_plan(kw: dict[str, Any]):
                                    parse_name_list([kw.get("backends") or "eager"]),
                                    offloads),
     )
+    return with_point_timeout(plan, kw)
+
+
+def with_point_timeout(plan, kw: dict[str, Any]):
+    """`plan` with --point-timeout applied where given (0: no limit); left off, the Plan's default stands."""
+    if kw.get("point_timeout") is not None:
+        plan.point_timeout_s = kw["point_timeout"] or None
+    return plan
 
 
 def offload_axis(kw: dict[str, Any]) -> tuple[list[str], tuple[bool, bool]]:

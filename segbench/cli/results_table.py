@@ -18,7 +18,7 @@ from segbench.errors import EXIT_FAILED
 
 def show_records(records: list, as_json: bool, summary: str, tables: tuple = (), wide: bool = False) -> None:
     """A run's records as JSON or as the results table (all its columns with `wide`) and `tables`, its
-    one-line summary, and exit 1 when a point ended in an error."""
+    one-line summary, and exit 1 when a point ended in an error or nothing was measured (every row skipped)."""
     if as_json:
         emit_json([r.to_dict() for r in records])
     else:
@@ -26,7 +26,7 @@ def show_records(records: list, as_json: bool, summary: str, tables: tuple = (),
         for table in tables:
             table(records)
     err_console.print(summary)
-    if any(r.status == "error" for r in records):
+    if any(r.status == "error" for r in records) or (records and all(r.status == "skipped" for r in records)):
         raise click.exceptions.Exit(EXIT_FAILED)
 
 

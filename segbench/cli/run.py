@@ -8,11 +8,12 @@ import click
 
 from segbench.cli.list_models import list_models
 from segbench.cli.output import err_console, sigterm_as_interrupt
-from segbench.cli.params import BYTES, INT_LIST
+from segbench.cli.params import BYTES, INT_LIST, FiniteRange
 from segbench.cli.plan_options import build_plan, hardware_label, output_path, refuse_point_options
 from segbench.cli.progress import ProgressObserver
 from segbench.cli.results_table import show_records
 from segbench.cli.run_options import shared_options
+from segbench.errors import InputError
 
 
 @click.command()
@@ -37,7 +38,7 @@ from segbench.cli.run_options import shared_options
 )
 @click.option(
     "--min-time",
-    type=click.FloatRange(0, 3600),
+    type=FiniteRange(0, 3600),
     default=None,
     help="And at least this many timed seconds (default 3; quick 1).",
 )
@@ -79,7 +80,9 @@ from segbench.cli.run_options import shared_options
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None,
               help="Replay a saved plan (YAML or JSON); the options that choose points come from the file.")
 @click.option("--save-plan", type=click.Path(dir_okay=False), default=None,
-              help="Write the plan these options make to FILE (YAML, or JSON for *.json) and exit.")
+              help="Write the plan these options make to FILE (YAML, or JSON for *.json) and exit; an existing "
+              "file is never replaced unless it is a plan and --force is given.")
+@click.option("--force", is_flag=True, help="With --save-plan: replace an existing plan file.")
 @click.option("--wide", is_flag=True, help="Every column of the results table: TFLOP/s and how the network ran "
               "(execution, one-off cost, break-even, error vs fp32) even where the run did not sweep executions.")
 @click.option("--list-models", is_flag=True, help="List the registered models and exit.")
@@ -89,6 +92,8 @@ def run(ctx: click.Context, **kw: Any) -> None:
     if kw["list_models"]:
         list_models(kw["as_json"])
         return
+    if kw["force"] and not kw["save_plan"]:
+        raise InputError("--force replaces the plan file --save-plan writes; without --save-plan it does nothing")
     from segbench.bench.plan import Plan, validate
     from segbench.bench.runner import execute
 
@@ -97,7 +102,7 @@ def run(ctx: click.Context, **kw: Any) -> None:
         refuse_point_options(ctx)
     validate(plan)  # every name and number checked before anything is printed or loaded
     if kw["save_plan"]:
-        saved = plan.save(kw["save_plan"])
+        saved = plan.save(kw["save_plan"], force=kw["force"])
         err_console.print(f"plan of {len(plan.points())} point(s) written to {saved}; "
                           f"replay it with: segbench run --plan {saved}")
         return

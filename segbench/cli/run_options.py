@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from segbench.cli.family_flags import family_flags
-from segbench.cli.params import BOX, CLASSES_OPTION, MODEL_SIZE, POINT
-from segbench.workloads.catalog import AUTO_MASKS, FULL, QUICK, WORKLOAD_NAMES
+from segbench.cli.params import BOX, CLASSES_OPTION, MODEL_SIZE, POINT, FiniteRange
+from segbench.limits import POINT_TIMEOUT_S
+from segbench.workload_catalog import AUTO_MASKS, FULL, QUICK, WORKLOAD_NAMES
 
 # Options `run` and `soak` share: what to run, on what, with which inputs. One list, two commands.
 SHARED_OPTIONS = [
@@ -128,7 +129,7 @@ SHARED_OPTIONS = [
     ),
     click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96)."),
     click.option(
-        "--overlap", type=click.FloatRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."
+        "--overlap", type=FiniteRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."
     ),
     click.option(
         "--aggregate-on",
@@ -139,7 +140,7 @@ SHARED_OPTIONS = [
     ),
     click.option(
         "--telemetry-interval",
-        type=click.FloatRange(0, 60),
+        type=FiniteRange(0, 60),
         default=0.1,
         show_default=True,
         help="Seconds between telemetry samples; 0 turns telemetry off.",
@@ -156,6 +157,36 @@ SHARED_OPTIONS = [
 
 
 def shared_options(command):
-    for option in reversed([*SHARED_OPTIONS, *family_flags()]):
+    for option in reversed([*SHARED_OPTIONS, *family_flags(), POINT_TIMEOUT_OPTION]):
         command = option(command)
     return command
+
+
+class _PlanDefaultOption(click.Option):
+    """An option whose help states a Plan field's default, read only when help is shown: the plan
+    module imports torch, which `segbench --help` (it loads every command) should not wait for."""
+
+    def __init__(self, *args, plan_field: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan_field = plan_field
+
+    def get_help_record(self, ctx: click.Context):
+        from segbench.bench.plan import Plan
+
+        default = Plan.__dataclass_fields__[self.plan_field].default
+        record = super().get_help_record(ctx)
+        return record and (record[0], f"{record[1]}  [default: {default:g}]")
+
+
+# `run`, `soak`, `tune`, `fleet`: how long one point may take; left off, the Plan's default applies.
+POINT_TIMEOUT_OPTION = click.option(
+    "--point-timeout",
+    "point_timeout",
+    cls=_PlanDefaultOption,
+    plan_field="point_timeout_s",
+    type=FiniteRange(0, POINT_TIMEOUT_S[1]),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a point (or a model's loading) that runs longer than this and record it as an error row; "
+    "0: no limit.",
+)

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
+from segbench.cli.params import FiniteRange
 from segbench.cli.plan_options import build_plan, hardware_label, output_path
 from segbench.cli.progress import ProgressObserver
 from segbench.cli.run_options import shared_options
@@ -18,7 +19,7 @@ from segbench.errors import InputError
 @shared_options
 @click.option(
     "--minutes",
-    type=click.FloatRange(0.05, 24 * 60),
+    type=FiniteRange(0.05, 24 * 60),
     default=10.0,
     show_default=True,
     help="How long to keep the load on.",
@@ -26,12 +27,12 @@ from segbench.errors import InputError
 @click.option(
     "--window",
     "window_s",
-    type=click.FloatRange(0.5, 3600),
+    type=FiniteRange(0.5, 3600),
     default=None,
     help="Seconds per throughput window (default 30; --quick 5). The first window is warm-up.",
 )
 @click.option(
-    "--max-temp", type=click.FloatRange(30, 120), default=None, help="Stop early when any sensor reaches this (C)."
+    "--max-temp", type=FiniteRange(30, 120), default=None, help="Stop early when any sensor reaches this (C)."
 )
 @click.option(
     "--batch-size",

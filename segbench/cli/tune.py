@@ -7,12 +7,14 @@ from typing import Any
 import click
 from rich.table import Table
 
+from segbench.cli.family_flags import as_flags, given_family_options, with_family_flags
 from segbench.cli.output import console, emit_json, err_console, fmt_seconds, sigterm_as_interrupt
-from segbench.cli.params import INT_LIST, MODEL_SIZE, SHARE, parse_name_list
-from segbench.cli.plan_options import output_path
+from segbench.cli.params import INT_LIST, MODEL_SIZE, SHARE, FiniteRange, parse_name_list
+from segbench.cli.plan_options import output_path, with_point_timeout
 from segbench.cli.progress import ProgressObserver
 from segbench.cli.results_table import fidelity_text
-from segbench.errors import InputError
+from segbench.cli.run_options import POINT_TIMEOUT_OPTION
+from segbench.errors import EXIT_FAILED, InputError
 from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_shape
 
 
@@ -23,7 +25,7 @@ from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_sh
               help="Largest relative error of the network's outputs against fp32 eager, e.g. 2% or 0.02.")
 @click.option("--min-iou", type=SHARE, default="0.99", show_default=True,
               help="Smallest mask IoU against fp32 eager, where the outputs are masks.")
-@click.option("--minutes", type=click.FloatRange(0.1, 24 * 60), default=10.0, show_default=True,
+@click.option("--minutes", type=FiniteRange(0.1, 24 * 60), default=10.0, show_default=True,
               help="Time budget: trials not started by then are listed as not tried.")
 @click.option("--batch-sizes", type=INT_LIST, default="1,2,4", show_default=True,
               help="Batch sizes the fastest configuration is tried at.")
@@ -39,6 +41,8 @@ from segbench.inputs.parsing import parse_resolution, parse_roi, parse_volume_sh
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Results file for every trial (default: a new file in results/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@with_family_flags
+@POINT_TIMEOUT_OPTION
 def tune(**kw: Any) -> None:
     """Search precision x compile x backend x batch size for the fastest faithful configuration."""
     from segbench.bench.presets import make_plan
@@ -54,7 +58,9 @@ def tune(**kw: Any) -> None:
     plan = make_plan(models, workloads, quick=kw["quick"], options=options, device=kw["device"], weights=kw["weights"],
                      checkpoint=kw["checkpoint"], resolution=kw["model_size"], launcher="process",
                      min_iters=2 if kw["quick"] else None, min_time_s=0.0 if kw["quick"] else None,
-                     warmup=1 if kw["quick"] else None, telemetry_interval_s=None)
+                     warmup=1 if kw["quick"] else None, telemetry_interval_s=None,
+                     family_options=given_family_options(kw))
+    with_point_timeout(plan, kw)
     output = output_path(kw)
     bound = Bound(max_error=kw["max_error"], min_iou=kw["min_iou"])
     err_console.print(f"[bold]segbench tune[/] {plan.models[0]} {plan.workloads[0]} → {output}")
@@ -65,9 +71,11 @@ def tune(**kw: Any) -> None:
     inputs = _input_flags(kw)
     if kw["as_json"]:
         emit_json(result.to_dict(weights, inputs))
-        return
-    _render(result, weights, inputs)
-    err_console.print(f"{sum(t.record is not None for t in result.trials)} trial record(s) written to {output}")
+    else:
+        _render(result, weights, inputs)
+        err_console.print(f"{sum(t.record is not None for t in result.trials)} trial record(s) written to {output}")
+    if not result.baseline_ran:  # nothing was tuned: a failure, whatever else ran
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 _INPUT_FLAGS = {"device": "--device", "checkpoint": "--checkpoint", "model_size": "--model-size",
@@ -82,7 +90,7 @@ def _input_flags(kw: dict[str, Any]) -> str:
         given["model_size"] = f"{w}x{h}"
     parts = [f"{flag} {_text(given[name])}" for name, flag in _INPUT_FLAGS.items()
              if given.get(name) not in (None, "auto")]
-    return " ".join(parts + (["--quick"] if kw["quick"] else []))
+    return " ".join(parts + as_flags(given_family_options(kw)) + (["--quick"] if kw["quick"] else []))
 
 
 def _text(value: Any) -> str:
@@ -98,7 +106,8 @@ def _render(result, weights: str, inputs: str) -> None:
         one_off = (r.execution.get("one_off") or {}).get("seconds") if r else None
         share = r.flops.get("fraction_of_peak") if r else None
         verdict = t.verdict if r is None or r.status == "ok" else f"failed: {r.error or r.status}"
-        table.add_row(t.stage, t.precision, t.execution + (" vos" if t.vos_optimized else ""), str(t.batch_size), fmt_seconds(t.per_item_s),
+        table.add_row(t.stage, t.precision, " ".join([t.execution, *t.flags]), str(t.batch_size),
+                      fmt_seconds(t.per_item_s),
                       fmt_seconds(one_off) if one_off else "-", fidelity_text(r.fidelity) if r else "-",
                       f"{share:.0%}" if share else "-", verdict)
     console().print(table)
@@ -121,7 +130,7 @@ def _render(result, weights: str, inputs: str) -> None:
     if unchecked:
         console().print(f"[yellow]{len(unchecked)} faster configuration(s) could not be checked against fp32 eager "
                         "(this workload has no single network to compare), so none was picked:[/] "
-                        + ", ".join(f"{t.precision} {t.execution}{' vos' if t.vos_optimized else ''}" for t in unchecked))
+                        + ", ".join(" ".join([t.precision, t.execution, *t.flags]) for t in unchecked))
     if weights == "random":
         console().print("[yellow]Random weights:[/] the errors are a numerics check of each configuration, "
                         "not an accuracy claim; with pretrained weights the mask IoU is what matters.")

@@ -25,7 +25,7 @@ from typing import Any
 
 from segbench.cost.counting import Counts
 from segbench.errors import InputError
-from segbench.workloads.catalog import FULL
+from segbench.workload_catalog import FULL
 
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 COUNTED = ("fp32", "half")  # fp32/tf32 use the fp32 counts; fp16/bf16 the half ones

@@ -47,9 +47,7 @@ class HostFacts:
 
     @classmethod
     def collect(cls, environ: Mapping[str, str] | None = None) -> HostFacts:
-        from segbench.measure.device import (
-            cpu_has_native_bf16,  # what `segbench run` decides by
-        )
+        from segbench.probe.torchinfo import cpu_has_native_bf16  # what `segbench run` decides by
 
         environ = os.environ if environ is None else environ
         return cls(

@@ -22,7 +22,7 @@ from typing import Any
 
 from segbench.errors import InputError
 from segbench.families.base import WEIGHT_MODES, Family, FamilyOption, LoadedModel, LoadOptions, ModelSpec, load_attribute
-from segbench.workloads.catalog import WORKLOAD_NAMES
+from segbench.workload_catalog import WORKLOAD_NAMES
 
 FAMILIES_ENV = "SEGBENCH_FAMILIES"
 ENTRY_POINT_GROUP = "segbench.families"
@@ -268,7 +268,7 @@ def check_serves(spec: ModelSpec, workload: str) -> None:
 def purpose_of(workload: str, model: str | ModelSpec) -> str:
     """What the model must be built for to serve this workload ("image" or "video")."""
     cls = workload_class(workload, model)
-    return getattr(cls, "purpose", "image") if cls is not None else "image"
+    return cls.purpose if cls is not None else "image"
 
 
 def check_inputs(workload: str, model: str | ModelSpec, options: Any) -> None:

@@ -47,7 +47,7 @@ def measure_model(plan_data: dict[str, Any], model: str, run_id: str, inbox: Any
     from segbench.bench.plan import Plan
     from segbench.families.registry import quiet_warnings
     from segbench.measure.device import resolve_device
-    from segbench.records.environment import fingerprint
+    from segbench.bench.environment import run_environment
 
     quiet_warnings()
 
@@ -59,7 +59,7 @@ def measure_model(plan_data: dict[str, Any], model: str, run_id: str, inbox: Any
     me = identity(kind, attempt)
     device = resolve_device(Plan.from_dict(plan_data).device)
     # Where the points it does not hand back are recorded, if it dies: this node's device and environment.
-    put(("hello", me, str(device), {**fingerprint(device), "fleet": me}))
+    put(("hello", me, str(device), {**run_environment(device), "fleet": me}))
     stream_model(plan_data, model, run_id, put, done=done or (), environment={"fleet": me})
     return "done"
 
@@ -80,7 +80,7 @@ def throughput_shard(plan_data: dict[str, Any], model: str, workload_name: str, 
     from segbench.families.registry import build_workload, purpose_of, quiet_warnings
     from segbench.measure.device import autocast, resolve_device
     from segbench.measure.harness import Timer
-    from segbench.records.environment import fingerprint
+    from segbench.bench.environment import run_environment
 
     quiet_warnings()
     torch.set_num_threads(max(1, threads))  # this worker's share of the node's cores
@@ -88,7 +88,7 @@ def throughput_shard(plan_data: dict[str, Any], model: str, workload_name: str, 
     device = resolve_device(plan.device)
     options = dataclasses.replace(plan.options, inputs=tuple(files)) if files else plan.options
     plan = dataclasses.replace(plan, options=options)
-    environment = {**fingerprint(device), "fleet": identity(kind)}
+    environment = {**run_environment(device), "fleet": identity(kind)}
     ctx = Context(plan, device, environment, "", Silent())
     from segbench.families.registry import get_spec
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import ContextManager
 
 import torch
 
 from segbench.errors import InputError
+from segbench.probe.torchinfo import cpu_has_native_bf16
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -66,25 +66,6 @@ def _usable(device: torch.device) -> torch.device:
     except RuntimeError as exc:
         raise InputError(f"{device} is busy or unusable: {str(exc).splitlines()[0]}") from None
     return device
-
-
-def cpu_has_native_bf16() -> bool:
-    """AVX-512 BF16 or AMX: bf16 autocast is then a real speed-up on the CPU, not an emulation.
-    torch's own (private) checks first, the kernel's CPU flags where torch lacks them."""
-    answers = []
-    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        check = getattr(torch.cpu, name, None)
-        try:
-            answers.append(bool(check()) if check is not None else None)
-        except Exception:  # a private API may change shape between releases
-            answers.append(None)
-    if any(a is not None for a in answers):
-        return any(bool(a) for a in answers)
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def check_precision(device: torch.device, precision: str) -> None:

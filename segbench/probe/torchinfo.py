@@ -7,6 +7,7 @@ here initialises CUDA (no device properties are read), so probing has no side ef
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -26,11 +27,31 @@ def _cudnn_version(value: int | None) -> str | None:
     return f"{value // 1000}.{(value % 1000) // 100}.{value % 100}"
 
 
+def cpu_has_native_bf16() -> bool:
+    """AVX-512 BF16 or AMX: bf16 autocast is then a real speed-up on the CPU, not an emulation.
+    torch's own (private) checks first, the kernel's CPU flags where torch lacks them."""
+    import torch
+
+    answers = []
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, name, None)
+        try:
+            answers.append(bool(check()) if check is not None else None)
+        except Exception:  # a private API may change shape between releases
+            answers.append(None)
+    if any(a is not None for a in answers):
+        return any(bool(a) for a in answers)
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def torch_info() -> dict[str, Any]:
     try:
         import torch
 
-        from segbench.measure.device import cpu_has_native_bf16
     except ImportError:
         return {"version": None, "error": "torch is not installed"}
     mps = getattr(torch.backends, "mps", None)

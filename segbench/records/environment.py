@@ -7,12 +7,13 @@ import os
 import platform
 import socket
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-# Besides these, every registered family's libraries (segbench.families.registry.distributions).
+# Besides these, the libraries the caller names (the runner adds every registered family's).
 _PACKAGES = ("segbench", "torch", "torchvision", "numpy", "nvidia-ml-py")
 # Variables that change how fast torch runs on the CPU; recorded when set.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_AFFINITY", "CUDA_VISIBLE_DEVICES",
@@ -28,11 +29,9 @@ def math_settings() -> dict[str, Any]:
     return out
 
 
-def versions() -> dict[str, str | None]:
-    from segbench.families.registry import distributions
-
+def versions(packages: Iterable[str] = ()) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for name in dict.fromkeys((*_PACKAGES, *distributions())):
+    for name in dict.fromkeys((*_PACKAGES, *packages)):
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -81,7 +80,8 @@ def hardware_name(device: torch.device, probe: dict[str, Any]) -> str:
     return f"{model} ({torch.get_num_threads()} threads)"
 
 
-def fingerprint(device: torch.device, probe: dict[str, Any] | None = None) -> dict[str, Any]:
+def fingerprint(device: torch.device, probe: dict[str, Any] | None = None,
+                packages: Iterable[str] = ()) -> dict[str, Any]:
     if probe is None:
         from segbench.probe import collect
 
@@ -101,7 +101,7 @@ def fingerprint(device: torch.device, probe: dict[str, Any] | None = None) -> di
         "memory": probe.get("memory"),
         "gpu": gpu,
         "torch": probe.get("torch"),
-        "versions": versions(),
+        "versions": versions(packages),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "math": math_settings(),

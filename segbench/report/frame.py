@@ -143,6 +143,17 @@ def machine_label(record: Record) -> str:
     return f"{hardware} · kind {kind}"
 
 
+def spec_peak(record: Record) -> float:
+    """The spec-sheet peak (TFLOP/s) of the record's GPU at its precision; NaN off a catalogued GPU.
+    Looked up here, not by the runner: the runner records what it measured and does not import the advisor."""
+    if not str(record.device).startswith("cuda"):
+        return float("nan")
+    from segbench.advisor import spec_peak_tflops
+
+    env = record.environment if isinstance(record.environment, dict) else {}
+    return _num(spec_peak_tflops(str(env.get("hardware", "")), str(record.precision)))
+
+
 def record_row(record: Record) -> dict[str, Any]:
     env = record.environment if isinstance(record.environment, dict) else {}
     stats = record.stats if isinstance(record.stats, dict) else {}
@@ -184,6 +195,8 @@ def record_row(record: Record) -> dict[str, Any]:
         "seconds_per_volume": _num(metrics.get("seconds_per_volume")),
         "memory_by_depth": _depth_runs(metrics),
         "throttled": bool(record.telemetry.get("throttled")) if isinstance(record.telemetry, dict) else False,
+        # Beside the measured peak the record holds: the data sheet's, where the GPU catalog has the device.
+        "spec_peak_tflops": spec_peak(record),
     }
     row.update(_latency(record))
     row["items_per_s"] = _items_per_s(stats, row["lat_median_s"])

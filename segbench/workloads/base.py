@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Protocol
 
 import torch
 
 from segbench import limits as L
 from segbench.errors import InputError
-from segbench.families.base import LoadedModel
 from segbench.measure.harness import Measurement, MeasureSettings
-from segbench.workloads.catalog import AUTO_MASKS, FULL
+from segbench.workload_catalog import AUTO_MASKS, FULL
+
+
+class Model(Protocol):
+    """What a workload knows of its model: `segbench.families.base.LoadedModel` is one. Everything a
+    workload needs comes with it, so workloads never ask the registry (and sit below the families)."""
+
+    spec: Any  # the registry entry: name, family, config, published size
+    module: Any  # the torch.nn.Module (or the library's predictor) that runs
+    weights: str  # "pretrained" | "random"
+    checkpoint: str | None
+    resolution: tuple[int, ...]  # the model input size it was built at
+    classes: int | None  # output classes, where the model has them
+    check_roi: Callable[[tuple[int, ...]], Any] | None  # the family's check of a sliding window
+    options: dict[str, Any]  # the family's own options, defaults filled in
 
 
 @dataclass
@@ -81,7 +94,7 @@ class Workload(ABC):
     # on instead of under inference_mode.
     grad: bool = False
 
-    def __init__(self, model: LoadedModel, device: torch.device, options: WorkloadOptions) -> None:
+    def __init__(self, model: Model, device: torch.device, options: WorkloadOptions) -> None:
         self.model = model
         self.device = device
         self.options = options

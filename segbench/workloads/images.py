@@ -10,7 +10,7 @@ import numpy as np
 
 from segbench.cost.footprint import Query
 from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.catalog import FULL
+from segbench.workload_catalog import FULL
 
 _SYNTHETIC_COUNT = 4  # batches cycle through them; making more costs seconds
 

@@ -29,7 +29,7 @@ from segbench.measure.harness import Measurement, Timer
 from segbench.measure.memory import PeakMemory
 from segbench.measure.oom import describe_failure, is_oom, release_memory
 from segbench.workloads.base import Workload, WorkloadOptions
-from segbench.workloads.catalog import FULL
+from segbench.workload_catalog import FULL
 
 CT_WINDOW = (-1000.0, 1000.0)  # Hounsfield units kept, as CT pipelines clip before scaling
 AGGREGATE_ON = ("device", "cpu")

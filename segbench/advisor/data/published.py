@@ -10,7 +10,7 @@ from segbench.advisor.data.catalog import Catalog, load_catalog
 from segbench.advisor.data.sources import check_source, read_sources
 from segbench.profiles import profile_path
 from segbench.profiles.reading import Entry, read_yaml, section_list, top_level
-from segbench.workloads.catalog import SCOPES, WORKLOAD_NAMES
+from segbench.workload_catalog import SCOPES, WORKLOAD_NAMES
 
 METRICS = ("fps", "latency_ms", "seconds_per_volume")
 PUBLISHED_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")

@@ -20,7 +20,7 @@ from segbench.advisor.data.catalog import GIB
 from segbench.advisor.limits import OOM_HEADROOM
 from segbench.cost.footprint import Footprint, Query
 from segbench.families.costs import footprint, model_counts
-from segbench.workloads.catalog import FULL
+from segbench.workload_catalog import FULL
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from segbench.advisor.model.roofline import Params, features, matrix, terms
 from segbench.cost.footprint import Footprint, Query
 from segbench.families.costs import footprint
 from segbench.families.registry import canonical_model
-from segbench.workloads.catalog import FULL, SCOPES
+from segbench.workload_catalog import FULL, SCOPES
 
 
 @dataclass(frozen=True)

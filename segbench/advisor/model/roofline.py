@@ -170,7 +170,7 @@ def features(fp: Footprint, spec: GPUSpec | CPUSpec, compiled: str = "none", sco
              ) -> dict[str, float]:
     """What the formula needs of one configuration, before any fitted parameter is applied.
 
-    `compiled`: "none", "encoder" (image encoder only) or "full". `scope` (workloads.catalog.SCOPES): "encoder" (the
+    `compiled`: "none", "encoder" (image encoder only) or "full". `scope` (workload_catalog.SCOPES): "encoder" (the
     network alone), "predictor" (the library call a user makes: pre/post-processing and copies
     included; what segbench run times) or "pipeline" (that plus reading the files).
     """

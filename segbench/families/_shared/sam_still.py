@@ -11,7 +11,7 @@ import torch
 
 from segbench.cost.footprint import Query
 from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_inside
-from segbench.workloads.catalog import AUTO_MASKS_SOURCE
+from segbench.workload_catalog import AUTO_MASKS_SOURCE
 from segbench.workloads.images import check_image_inputs, images_for
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from segbench.cost.counting import Counts, count
 from segbench.cost.footprint import Footprint, ModelCounts, Query
 from segbench.families.base import ModelSpec
-from segbench.workloads.catalog import FULL
+from segbench.workload_catalog import FULL
 from segbench.workloads.volume import count_windows_whd
 
 

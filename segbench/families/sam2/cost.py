@@ -16,7 +16,7 @@ from segbench.cost.footprint import Footprint, ModelCounts, Query, source_size, 
 from segbench.cost.training import train_footprint
 from segbench.families._shared.sam_cost import counted_size, extra_cached_sizes, still_footprint  # noqa: F401 - hooks
 from segbench.families.base import ModelSpec
-from segbench.workloads.catalog import FULL
+from segbench.workload_catalog import FULL
 from segbench.workloads.training import OBJECTS_PER_IMAGE
 
 # SAM 2.1 constants from its configs and predictors (sam2 1.1.0).
