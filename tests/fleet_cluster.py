@@ -149,6 +149,26 @@ def test_a_version_mismatch_is_an_error_before_anything_runs(cluster, tmp_path, 
     assert not out.exists()
 
 
+def test_the_head_answers_the_address_check_as_ray(cluster):
+    from segbench.fleet.cluster import reachable
+
+    reachable(cluster["cluster"].address)  # the gRPC probe a port that is not Ray fails
+
+
+def test_a_task_past_the_point_time_limit_is_cancelled_and_its_point_an_error_row(cluster, tmp_path):
+    from segbench.fleet.run import run_fleet
+
+    plan = sleepy_plan(batch_sizes=(1, 2), min_time_s=0.0)
+    plan.models, plan.point_timeout_s = ["toy-hang", "toy-ok"], 3.0
+    plan.settings = MeasureSettings(warmup=1, min_iters=2, min_time_s=0.0)
+    out = tmp_path / "timeout.jsonl"
+    run_fleet(plan, out, on=["A"])
+    got = [(r.model, r.batch_size, r.status, r.error) for r in read_records([out])]
+    assert got[0] == ("toy-hang", 1, "error", "timed out after 3 s (in the warm-up phase): toy-hang image fp32 b1")
+    assert got[1][:3] == ("toy-hang", 2, "skipped")
+    assert [g[:3] for g in got[2:]] == [("toy-ok", 1, "ok"), ("toy-ok", 2, "ok")]
+
+
 def test_ctrl_c_cancels_the_tasks_and_keeps_what_came_back(cluster, tmp_path):
     from segbench.fleet.run import run_fleet
 

@@ -145,13 +145,15 @@ def test_similar_names_stay_apart(catalog):
     assert catalog.match("NVIDIA A100-SXM4-80GB").spec.name == "A100 80GB"
 
 
-def test_ambiguous_family_takes_default_variant_and_says_so(catalog):
-    found = catalog.match("A100")
-    assert found.spec.name == "A100 40GB"
-    assert found.ambiguous
-    assert found.note == ("'A100' matches A100 40GB, A100 80GB, A100 80GB PCIe; "
-                          "using A100 40GB (the most common), name another for it")
-    assert catalog.match("h100").spec.name == "H100 SXM"
+def test_a_family_name_several_cards_share_asks_which(catalog):
+    # 40 GB or 80 GB decides what fits: a family name answers with the candidates, never a guess.
+    with pytest.raises(InputError) as err:
+        catalog.match("A100")
+    assert str(err.value) == ("'A100' could be 3 GPUs: did you mean A100 40GB, A100 80GB, A100 80GB PCIe? "
+                              "Give the full name to --gpu")
+    with pytest.raises(InputError, match="did you mean H100 SXM, H100 PCIe"):
+        catalog.match("h100")
+    assert catalog.match("H100 SXM").spec.name == "H100 SXM"
 
 
 def test_shared_alias_without_a_default_is_rejected_on_load(profiles):
@@ -165,9 +167,9 @@ def test_unknown_name_lists_nearest_names(catalog):
     with pytest.raises(InputError) as err:
         catalog.match("rtx 4065 ti")
     message = str(err.value)
-    assert message.startswith("unknown GPU 'rtx 4065 ti'; nearest: ")
+    assert message.startswith("unknown GPU 'rtx 4065 ti'; did you mean ")
     assert "RTX 4060 Ti" in message
-    listed = message.split("nearest: ")[1].split(" (or")[0].split(", ")
+    listed = message.split("did you mean ")[1].split("? (or")[0].split(", ")
     assert 3 <= len(listed) <= 5
 
 
@@ -193,12 +195,17 @@ def test_the_2026_market_resolves(catalog, typed, canonical):
 
 @pytest.mark.parametrize("family", ["Jetson Orin Nano", "Jetson Orin NX", "Jetson AGX Orin"])
 def test_edge_modules_resolve_with_their_power_modes(catalog, family):
-    found = catalog.match(family)
-    assert family.split()[-1] in found.spec.name and found.spec.power_mode
-    modes = [s for s in catalog.gpus if s.name.startswith(found.spec.name.split(" (")[0])]
+    # The module's name asks for a power mode; each mode is a name of its own.
+    with pytest.raises(InputError, match="did you mean") as err:
+        catalog.match(family)
+    default = next(s for s in catalog.gpus if s.name.startswith(family) and s.default_variant)
+    assert str(err.value).split("did you mean ")[1].startswith(default.name)  # the common mode first
+    modes = [s for s in catalog.gpus if s.name.startswith(default.name.split(" (")[0])]
     assert len(modes) >= 3 and len({s.power_mode for s in modes}) == len(modes)
+    for mode in modes:
+        assert mode.name in str(err.value) and catalog.match(mode.name).spec == mode
     # A lower power mode is slower: its clocks, hence its peaks, are lower.
-    assert min(s.peak_tflops("fp16") for s in modes) < found.spec.peak_tflops("fp16")
+    assert min(s.peak_tflops("fp16") for s in modes) < default.peak_tflops("fp16")
 
 
 @pytest.mark.parametrize("typed", ["Apple M2", "Apple M3", "Apple M4", "M4 Pro", "M4 Max", "M2 Max", "M3 Pro"])
@@ -208,15 +215,16 @@ def test_apple_silicon_gpus_resolve_as_mps(catalog, typed):
     assert spec.form_factor == "integrated" and 0 < spec.memory_share < 1
 
 
-def test_a_loose_name_across_variants_takes_the_common_one_and_names_the_rest(catalog):
-    found = catalog.match("4060 Ti")
-    assert found.spec.name == "RTX 4060 Ti 8GB" and found.ambiguous
-    assert "RTX 4060 Ti 16GB" in found.note and "RTX 4060 Ti 8GB" in found.note
+def test_a_loose_name_across_variants_names_them_and_answers_none(catalog):
+    with pytest.raises(InputError) as err:
+        catalog.match("4060 Ti")
+    assert "did you mean RTX 4060 Ti 8GB, RTX 4060 Ti 16GB?" in str(err.value)  # the common one first
     assert catalog.match("4060 Ti 16GB").spec.name == "RTX 4060 Ti 16GB"
-    orin = catalog.match("Orin")
-    assert orin.ambiguous and orin.spec.name.startswith("Jetson AGX Orin")
+    with pytest.raises(InputError) as err:
+        catalog.match("Orin")
+    assert str(err.value).split("did you mean ")[1].startswith("Jetson AGX Orin 64GB (MAXN)")
     for variant in ("Jetson Orin Nano", "Jetson Orin NX", "Jetson AGX Orin"):
-        assert variant in orin.note
+        assert variant in str(err.value)
     # A word must start where the typed name does: "080" is no loose name for the 4080 or 5080.
     with pytest.raises(InputError):
         catalog.match("080")
@@ -386,7 +394,7 @@ def test_price_overrides_replace_component_and_gpu_prices():
 
 @pytest.mark.parametrize("overrides, expected", [
     ({"RTX 9999": 100}, r"--price 'RTX 9999': not a component key or GPU name; nearest: "),
-    ({"A100": 5000}, r"--price 'A100': 'A100' matches A100 40GB, .*; name the exact variant"),
+    ({"A100": 5000}, r"--price 'A100': 'A100' could be 3 GPUs: did you mean A100 40GB, A100 80GB"),
     ({"RTX 3090": -5}, r"price override for 'RTX 3090' must be a number >= 0"),
     ({"RTX 3090": float("nan")}, r"must be a number >= 0"),
 ])

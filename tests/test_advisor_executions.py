@@ -91,3 +91,19 @@ def test_a_backend_never_measured_on_a_gpu_is_predicted_as_eager_and_says_so():
 def test_compile_and_an_exported_backend_together_are_a_one_line_error():
     result = CliRunner().invoke(cli, ["check", "--gpu", "RTX 4090", "--compile", "--backend", "onnxruntime"])
     assert "--compile applies to eager" in one_line_error(result)
+
+
+def test_pairing_many_records_is_not_quadratic():
+    import dataclasses
+    import time
+
+    eager, ov = _rec("eager", 2.0), _rec("openvino", 0.5)
+    records = []
+    for i in range(6000):  # pairwise, 36 million comparisons; by bisection, a fraction of a second
+        when = f"2026-12-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}+00:00"
+        records.append(dataclasses.replace(eager, created=when, id=f"e{i}"))
+        records.append(dataclasses.replace(ov, created=when, id=f"o{i}"))
+    t0 = time.perf_counter()
+    ratios = ratios_from_records(records)
+    assert time.perf_counter() - t0 < 5
+    assert len(ratios) == 6000 and all(r.eager_seconds_per_item == pytest.approx(2.0, rel=0.05) for r in ratios)

@@ -97,3 +97,20 @@ def test_an_existing_plan_is_replaced_only_with_force(in_tmp, cli_runner):
 
 def test_force_without_save_plan_is_one_line(in_tmp, cli_runner):
     assert "--save-plan" in one_line_error(cli_runner.invoke(cli, ["run", "--force"]))
+
+
+def test_tune_passes_family_options_and_point_timeout_to_its_plan(in_tmp, cli_runner, monkeypatch):
+    from segbench.bench import tune as tune_module
+    from segbench.errors import InputError
+
+    seen = {}
+
+    def search(plan, *args, **kwargs):
+        seen["plan"] = plan
+        raise InputError("stopped before measuring")
+
+    monkeypatch.setattr(tune_module, "tune", search)
+    result = cli_runner.invoke(cli, ["tune", "-m", "sam3", "-w", "prompt", "--text", "yellow bus", "--device", "cpu",
+                                     "--point-timeout", "30"])
+    assert "stopped before measuring" in one_line_error(result)
+    assert seen["plan"].family_options == {"text": "yellow bus"} and seen["plan"].point_timeout_s == 30

@@ -50,7 +50,7 @@ def _saved_plan(tmp_path, *args: str) -> dict:
 
     from segbench.cli import cli
 
-    out = tmp_path / "plan.yaml"
+    out = tmp_path / f"plan{len(list(tmp_path.glob('plan*.yaml')))}.yaml"  # --save-plan keeps an existing plan
     result = CliRunner().invoke(cli, ["run", "-m", "sam2.1-tiny", "-w", "video", *args, "--save-plan", str(out)])
     assert result.exit_code == 0, result.output
     return yaml.safe_load(out.read_text())

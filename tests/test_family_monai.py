@@ -10,6 +10,7 @@ from segbench.errors import InputError
 from segbench.families.base import LoadOptions
 from segbench.families.monai import loading as monai3d
 from segbench.families.registry import build_on_meta, get_spec, load_model
+from segbench.measure.device import autocast, default_precision
 
 CPU = torch.device("cpu")
 
@@ -24,9 +25,11 @@ def test_architectures_match_the_published_sizes():
     assert swin.out.conv.conv.out_channels == 14
 
 
-def test_unet_runs_on_a_small_window():
+# fp32 and the machine's default ("auto": bf16 autocast on a CPU with native bf16, as on Ampere or newer GPUs).
+@pytest.mark.parametrize("precision", ["fp32", "auto"])
+def test_unet_runs_on_a_small_window(precision):
     loaded = load_model("monai-unet", LoadOptions(CPU, "random", resolution=(32, 32, 32)))
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(CPU, default_precision(CPU) if precision == "auto" else precision):
         out = loaded.module(torch.zeros(1, 1, 32, 32, 32))
     assert out.shape == (1, 14, 32, 32, 32)
     assert loaded.resolution == (32, 32, 32) and loaded.weights == "random"

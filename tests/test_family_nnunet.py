@@ -152,13 +152,15 @@ def test_a_pickled_object_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_volume_workload_slides_the_plans_window(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "auto"])  # auto: bf16 autocast on a CPU with native bf16
+def test_the_volume_workload_slides_the_plans_window(tmp_path, precision):
     from segbench.families.registry import build_workload
+    from segbench.measure.device import autocast, default_precision
     from segbench.workloads.base import WorkloadOptions
 
     loaded = load_model("nnunet-3d-fullres", LoadOptions(CPU, "random", resolution=(32, 32, 64), classes=3))
     workload = build_workload("volume", loaded, CPU, WorkloadOptions(volume=(64, 32, 64), depths=()))
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(CPU, default_precision(CPU) if precision == "auto" else precision):
         out = workload.prepare(1)()
     assert out.shape == (1, 3, 64, 32, 64)
     params = workload.params()

@@ -12,10 +12,13 @@ from segbench.errors import InputError
 from segbench.families.base import LoadOptions
 from segbench.families.registry import build_on_meta, build_workload, get_spec, load_model
 from segbench.families.sam1 import loading as sam1
+from segbench.measure.device import autocast, default_precision
 from segbench.workloads.base import WorkloadOptions
 
 CPU = torch.device("cpu")
 SMALL = (128, 128)
+# fp32 and the machine's default ("auto": bf16 autocast on a CPU with native bf16, as on Ampere or newer GPUs).
+PRECISIONS = ("fp32", "auto")
 
 
 @cache
@@ -116,11 +119,17 @@ def _workload(name: str, **options):
     return build_workload(name, small(), CPU, opts)
 
 
+def at(precision: str):
+    """The step's autocast as the runner sets it: none at fp32, the resolved default for "auto"."""
+    return autocast(CPU, default_precision(CPU) if precision == "auto" else precision)
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("batch", [1, 2])
-def test_image_encodes_each_image_of_the_batch(batch):
+def test_image_encodes_each_image_of_the_batch(batch, precision):
     workload = _workload("image")
-    with torch.inference_mode():
+    with torch.inference_mode(), at(precision):
         workload.prepare(batch)()
     assert workload.predictor.features.shape == (batch, 256, 8, 8)
     assert workload.predictor.original_size == (64, 96)
@@ -129,10 +138,11 @@ def test_image_encodes_each_image_of_the_batch(batch):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("batch", [1, 3])
-def test_prompt_decodes_a_point_and_a_box_per_object(batch):
+def test_prompt_decodes_a_point_and_a_box_per_object(batch, precision):
     workload = _workload("prompt", points=((10.0, 20.0),))
-    with torch.inference_mode():
+    with torch.inference_mode(), at(precision):
         workload.prepare(batch)()
     assert workload._last["mask_shape"] == [batch, 1, 64, 96]  # the box's single mask per object, at image size
     assert workload.items_per_step(batch) == 2 * batch and workload.network() is None
@@ -140,9 +150,10 @@ def test_prompt_decodes_a_point_and_a_box_per_object(batch):
 
 
 @pytest.mark.slow
-def test_auto_keeps_the_asked_number_of_masks_in_relaxed_mode():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_auto_keeps_the_asked_number_of_masks_in_relaxed_mode(precision):
     workload = _workload("auto", auto_masks=3)
-    with torch.inference_mode():
+    with torch.inference_mode(), at(precision):
         workload.prepare(1)()
     metrics = workload.metrics(None)
     assert metrics["masks_median"] == 3 and metrics["candidates_median"] >= 3  # 2x2 grid, 3 masks a point

@@ -18,11 +18,11 @@ from segbench.workloads.base import WorkloadOptions
 CPU = torch.device("cpu")
 
 
-def _run(tmp_path, model, workload, resolution, **options):
+def _run(tmp_path, model, workload, resolution, family_options=None, **options):
     plan = Plan(models=[model], workloads=[workload], precisions=["fp32"], batch_sizes=[1], device="cpu",
                 weights="random", resolution=resolution, launcher="inline", telemetry_interval_s=None,
                 settings=MeasureSettings(warmup=0, min_iters=1, min_time_s=0.0),
-                options=WorkloadOptions(source_size=(96, 128), **options))
+                options=WorkloadOptions(source_size=(96, 128), **options), family_options=dict(family_options or {}))
     return execute(plan, tmp_path / "r.jsonl")
 
 
@@ -78,7 +78,8 @@ def test_a_local_hugging_face_directory_loads_as_pretrained(tmp_path):
 
 @pytest.mark.slow
 def test_sam3_text_prompt_records_the_prompt_and_the_objects_it_returned(tmp_path):
-    (record,) = _run(tmp_path, "sam3", "prompt", (336, 336), text="yellow school bus")
+    (record,) = _run(tmp_path, "sam3", "prompt", (336, 336),
+                     family_options={"text": "yellow school bus"})
     assert record.status == "ok", record.error
     assert record.params["text"] == "yellow school bus"
     assert record.params["text_tokens"].startswith("fixed ids")  # no tokenizer offline

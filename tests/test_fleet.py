@@ -69,6 +69,52 @@ def test_an_address_nothing_answers_is_one_line(cli_runner, tmp_path):
     assert not (tmp_path / "t.jsonl").exists()
 
 
+class SilentListener:
+    """A TCP listener on 127.0.0.1 that accepts every connection and never says a word (not Ray)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.held: list = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_that_accepts_but_is_not_ray_is_one_line_within_seconds(tmp_path, scheme):
+    pytest.importorskip("ray")
+    listener = SilentListener()
+    try:
+        started = time.monotonic()
+        got = subprocess.run([sys.executable, "-m", "segbench", "fleet", "run", "--quick", "-m", "sam2.1-tiny",
+                              "--address", f"{scheme}127.0.0.1:{listener.port}", "-o", str(tmp_path / "f.jsonl")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        listener.close()
+    assert got.returncode == 2 and took < 20, (took, got.stderr[-2000:])
+    lines = got.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not answer as Ray does" in lines[0], got.stderr[-2000:]
+    assert listener.held, "the command never connected to the listener"
+    assert not (tmp_path / "f.jsonl").exists()
+
+
 def test_the_single_machine_path_does_not_import_ray():
     code = ("import sys, segbench.cli.run, segbench.bench.runner, segbench.report.build; "
             "sys.exit('ray' in sys.modules)")

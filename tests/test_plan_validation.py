@@ -51,6 +51,8 @@ HOSTILE = {
     "nested-points": (MODEL + "options: {points: [[1, a]]}\n", "options.points must be"),
     "volume-pair": (MODEL + "options: {volume: [64, 64]}\n", "options.volume must be a list of 3"),
     "extra-deep": (MODEL + "options: {extra: {a: [[[[[1]]]]]}}\n", "nests deeper"),
+    "family-options-list": (MODEL + "options: {text: cat}\nfamily_options: [1, 2]\n", "options"),
+    "family-options-nan": (MODEL + "family_options: {text: .nan}\n", "family_options.text must be a finite number"),
     "soak-text": (MODEL + "kind: soak\nsoak: {minutes: ten}\n", "soak.minutes must be a number"),
     "settings-list": (MODEL + "settings: [1, 2]\n", "settings: expected a mapping"),
     "version-bool": ("plan_version: true\n" + MODEL, "plan_version must be an integer"),

@@ -145,28 +145,28 @@ def test_run_json_stdout_is_json_although_the_model_prints(tmp_path, faults, lau
 # -- workers die with their parent ---------------------------------------------------------------------------
 
 
-def _worker_of(parent: psutil.Process, timeout_s: float) -> psutil.Process:
+def _hanging(marker: Path, parent: subprocess.Popen, timeout_s: float) -> psutil.Process:
+    """The worker, once it is inside its step that never returns."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for child in parent.children(recursive=True):
-            try:
-                if "spawn_main" in " ".join(child.cmdline()):
-                    return child
-            except psutil.Error:
-                continue
+    while time.monotonic() < deadline and parent.poll() is None:
+        if marker.exists() and marker.read_text():
+            worker = psutil.Process(int(marker.read_text()))
+            assert worker.ppid() == parent.pid
+            return worker
         time.sleep(0.2)
-    raise AssertionError("no worker process started")
+    raise AssertionError("the worker never reached its step")
 
 
 def test_a_worker_dies_with_its_parent(tmp_path, faults):
     """kill -9 of `segbench run` while its worker is in a step that never returns: the worker is gone in 5 s."""
+    marker = tmp_path / "hanging.pid"
     parent = subprocess.Popen([*SEGBENCH, "run", "-m", "fault-hang", *TOY_RUN, "--batch-sizes", "1",
-                               "-o", str(tmp_path / "r.jsonl")], cwd=ROOT, env=faults,
+                               "-o", str(tmp_path / "r.jsonl")], cwd=ROOT,
+                              env={**faults, toy_faults.HANGING_ENV: str(marker)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = None
     try:
-        worker = _worker_of(psutil.Process(parent.pid), 60)
-        time.sleep(3)  # into its step, well past the moment it asked to die with its parent
+        worker = _hanging(marker, parent, 90)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(10)
         gone, alive = psutil.wait_procs([worker], timeout=5)
@@ -185,3 +185,29 @@ def test_tune_fails_when_its_baseline_never_ran(tmp_path, faults):
     assert got.returncode == 1, got.stderr[-2000:]
     assert json.loads(got.stdout)["trials"][0]["stage"] == "baseline"
     assert read_records([out])[0].status == "error"
+
+
+# -- the host RAM ceiling ------------------------------------------------------------------------------------
+
+
+def test_allocation_failures_under_the_ram_ceiling_are_oom_rows_whatever_the_library_raises(tmp_path, faults):
+    """Under --max-ram, a step whose allocation fails and that then raises SystemError (as autograd
+    does) or segfaults (native code that does not check) is an `oom` row; the sweep goes on."""
+    out = tmp_path / "r.jsonl"
+    execute(plan(["fault-alloc-systemerror", "fault-alloc-segv"], batch_sizes=[1, 8], precisions=["fp32", "bf16"],
+                 max_ram_bytes=1536 * 2**20, point_timeout_s=None), out)
+    got = rows(out)
+    assert [r[:4] for r in got] == [(m, p, b, s) for m in ("fault-alloc-systemerror", "fault-alloc-segv")
+                                    for p in ("fp32", "bf16") for b, s in ((1, "ok"), (8, "oom"))]
+    assert "under the --max-ram ceiling (SystemError" in got[1][4]
+    assert "under the --max-ram ceiling of 1536 MiB" in got[5][4] and "SIGSEGV" in got[5][4]
+
+
+@pytest.mark.slow
+def test_yolo_training_under_a_ram_ceiling_it_cannot_fit_is_an_oom_row(tmp_path):
+    out = tmp_path / "r.jsonl"
+    got = segbench(["run", "-m", "yolo11n-seg", "-w", "train", "--quick", "--device", "cpu", "--precision", "fp32",
+                    "--batch-sizes", "1", "--no-flops", "--max-ram", "300M", "-o", str(out)], dict(os.environ),
+                   timeout=300)
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert [(r.status, "--max-ram" in (r.error or "")) for r in read_records([out])] == [("oom", True)]

@@ -17,6 +17,7 @@ from segbench.families.base import LoadedModel, ModelSpec
 from segbench.families.sam2 import tracking as V
 from segbench.workloads.tracking import grid_prompts
 from segbench.inputs import synthetic_clip, write_jpeg_folder, write_mp4
+from segbench.measure.device import default_precision
 from segbench.measure.harness import MeasureSettings
 from segbench.records.store import read_records
 from segbench.workloads.base import WorkloadOptions
@@ -125,12 +126,16 @@ def test_bad_prompt_and_several_inputs_are_input_errors():
 # -- the real predictor through the sweep --------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(tmp_path):
+@pytest.fixture(scope="module")
+def video_records(tmp_path_factory):
+    """SAM 2.1 tiny on a 9-frame clip at fp32 and at the machine's default precision ("auto": bf16
+    autocast on a CPU with native bf16), the model loaded once: by precision, each record as returned
+    and as read back from the results file."""
+    path = tmp_path_factory.mktemp("video") / "r.jsonl"
     plan = Plan(
         models=["sam2.1-tiny"],
         workloads=["video"],
-        precisions=["fp32"],
+        precisions=["fp32", "auto"],
         batch_sizes=[2],
         device="cpu",
         launcher="inline",
@@ -140,9 +145,17 @@ def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(tmp
         telemetry_interval_s=None,
         options=WorkloadOptions(frames=9, source_size=(96, 128), offload_video_to_cpu=True),
     )
-    (rec,) = execute(plan, tmp_path / "r.jsonl")
+    records = execute(plan, path)
+    stored = {r.precision: r for r in read_records([path])}
+    return {r.precision: (r, stored[r.precision]) for r in records}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["fp32", "auto"])
+def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(video_records, precision):
+    rec, stored = video_records[default_precision(CPU) if precision == "auto" else precision]
     assert rec.status == "ok", rec.error
-    assert read_records([tmp_path / "r.jsonl"])[0].metrics == rec.metrics
+    assert stored.metrics == rec.metrics
     assert rec.settings["warmup"] == 7 and rec.settings["min_iters"] == 2
     assert rec.stats["item_unit"] == "frame" and rec.stats["items_per_step"] == 1
     assert rec.stats["latency_s"]["n"] == 2 and len(rec.stats["warmup_s"]) == 7
@@ -165,7 +178,7 @@ def test_video_record_has_steady_and_warmup_rates_load_time_memory_and_flops(tmp
 
     meta = build_on_meta("sam2.1-tiny", (256, 256))
     encoder = count(lambda: meta.forward_image(torch.empty(1, 3, 256, 256, device="meta")))[0].flops
-    tracking = model_counts("sam2.1-tiny", (256, 256)).block("video_step", "fp32").flops
+    tracking = model_counts("sam2.1-tiny", (256, 256)).block("video_step", rec.precision).flops
     assert tracking > 0.2 * encoder  # memory attention over 7 frames is no small part of a frame
     assert rec.flops["per_step"] == rec.flops["per_item"] == pytest.approx(encoder + 2 * tracking, rel=1e-9)
 

@@ -16,6 +16,7 @@ from segbench.errors import InputError
 from segbench.families.base import LoadOptions
 from segbench.families.registry import build_on_meta, load_model
 from segbench.inputs import phantom, write_dicom_series, write_nifti
+from segbench.measure.device import default_precision
 from segbench.measure.harness import MeasureSettings
 from segbench.records.store import read_records
 from segbench.workloads import volume as V
@@ -27,13 +28,17 @@ FAST = MeasureSettings(warmup=1, min_iters=2, min_time_s=0.0)
 # A 64x64x32 phantom in 32^3 windows: 9 windows per volume, a fraction of a second for the UNet.
 SMALL_VOLUME = (64, 64, 32)
 SMALL_ROI = (32, 32, 32)
+# fp32 and the machine's default ("auto": bf16 autocast on a CPU with native bf16, as on Ampere or
+# newer GPUs), which a record names as what it resolved to.
+PRECISIONS = ("fp32", "auto")
+DEFAULT = default_precision(CPU)
 
 
-def _plan(tmp_path, model="monai-unet", batch_sizes=(1,), **options) -> Plan:
+def _plan(tmp_path, model="monai-unet", batch_sizes=(1,), precisions=("fp32",), **options) -> Plan:
     return Plan(
         models=[model],
         workloads=["volume"],
-        precisions=["fp32"],
+        precisions=list(precisions),
         batch_sizes=list(batch_sizes),
         device="cpu",
         launcher="inline",
@@ -107,9 +112,13 @@ def test_window_options_are_checked_before_any_model_loads():
 
 
 @pytest.mark.slow
-def test_sliding_window_records_carry_rates_windows_flops_and_memory_by_depth(tmp_path):
-    (rec,) = execute(_plan(tmp_path, batch_sizes=(2,), volume=SMALL_VOLUME, roi=SMALL_ROI, depths=(32, 48)), tmp_path)
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_sliding_window_records_carry_rates_windows_flops_and_memory_by_depth(tmp_path, precision):
+    plan = _plan(tmp_path, batch_sizes=(2,), precisions=(precision,), volume=SMALL_VOLUME, roi=SMALL_ROI,
+                 depths=(32, 48))
+    (rec,) = execute(plan, tmp_path)
     assert rec.status == "ok", rec.error
+    assert rec.precision == (DEFAULT if precision == "auto" else precision)
     assert read_records([tmp_path / "r.jsonl"])[0].metrics == rec.metrics
     assert rec.batch_size == 2 and rec.model_family == "monai"
     assert rec.stats["item_unit"] == "volume" and rec.stats["items_per_step"] == 1
@@ -165,11 +174,17 @@ def test_aggregating_on_the_cpu_and_an_oom_depth(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_sam_on_a_volume_propagates_from_the_middle_slice_both_ways(tmp_path):
-    plan = _plan(tmp_path, model="sam2.1-tiny", volume=(32, 32, 9), prompt="box")
+    plan = _plan(tmp_path, model="sam2.1-tiny", precisions=PRECISIONS, volume=(32, 32, 9), prompt="box")
     plan.resolution = (256, 256)
     plan.count_flops = False
-    (rec,) = execute(plan, tmp_path)
-    assert rec.status == "ok", rec.error
+    records = execute(plan, tmp_path)  # the model loaded once for both precisions
+    assert [r.precision for r in records] == list(dict.fromkeys(["fp32", DEFAULT]))
+    for rec in records:
+        _propagated_from_the_middle_slice(rec)
+
+
+def _propagated_from_the_middle_slice(rec) -> None:
+    assert rec.status == "ok", f"{rec.precision}: {rec.error}"
     assert rec.model_family == "sam2" and rec.stats["item_unit"] == "slice" and rec.stats["items_per_step"] == 1
     m = rec.metrics
     assert m["frames"] == 9 and m["prompt_frame"] == 4 and m["prompt"] == "box"

@@ -137,7 +137,8 @@ VOS_LIKE = FamilyOption("vos_optimized", "flag", False, "video: the toy's 'compi
 
 
 # What worker processes see through $SEGBENCH_FAMILIES=tests.toy.
-FAMILY = family(spec("toy-ok"), spec("toy-abort", {"abort_at_batch": 2}), spec("toy-sleepy", {"sleep_s": 0.05}))
+FAMILY = family(spec("toy-ok"), spec("toy-abort", {"abort_at_batch": 2}), spec("toy-sleepy", {"sleep_s": 0.05}),
+                spec("toy-hang", {"sleep_s": 24 * 3600.0}))  # toy-hang: a step that never returns in a test
 
 
 def register(monkeypatch=None, **models: dict[str, Any]) -> Family:

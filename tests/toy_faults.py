@@ -9,6 +9,9 @@ PYTHONPATH); `use(monkeypatch)` sets that up for a test and registers the family
 - `fault-hang`: its step never returns; `fault-hang-timed` hangs from its 3rd step call (warm-up
   included); `fault-hang-b2` hangs at batch 2 only;
 - `fault-hang-load`: its model never finishes loading;
+- `fault-alloc-systemerror`, `fault-alloc-segv`: allocate 300 MiB per item in their step and, where
+  that fails (under --max-ram), raise SystemError as autograd does, or segfault as native code that
+  does not check its allocations does;
 - `fault-ok`: behaves (the model after a faulty one, to show the sweep went on).
 """
 
@@ -21,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
+
 from segbench.families.base import Family, LoadedModel, LoadOptions, ModelSpec, Quality
 from tests import toy
 from tests.toy import build, smallest_resolution  # noqa: F401 - the loading module's hooks, as toy's
@@ -29,7 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MARK = "TOY-FAULT-PRINTS"  # what fault-print writes to stdout
 
 
+HANGING_ENV = "TOY_FAULTS_HANGING"  # a file the hanging process writes its pid to as it starts to hang
+
+
 def _forever() -> None:
+    if os.environ.get(HANGING_ENV):
+        Path(os.environ[HANGING_ENV]).write_text(str(os.getpid()))
     while True:
         time.sleep(3600)
 
@@ -61,6 +71,8 @@ class FaultWorkload(toy.ToyWorkload):
 
         def faulty() -> None:
             calls["n"] += 1
+            if cfg.get("on_alloc_failure"):
+                _allocate(cfg["alloc_mb"] * batch_size, cfg["on_alloc_failure"])
             if cfg.get("exit_at_batch") == batch_size:
                 sys.exit(0)
             if cfg.get("hang_at_batch") == batch_size or calls["n"] >= cfg.get("hang_at_iter", calls["n"] + 1):
@@ -70,6 +82,15 @@ class FaultWorkload(toy.ToyWorkload):
             step()
 
         return faulty
+
+
+def _allocate(mb: int, on_failure: str) -> None:
+    try:
+        torch.empty(mb * 2**20, dtype=torch.uint8).fill_(1)
+    except RuntimeError:
+        if on_failure == "segv":
+            ctypes.string_at(0)
+        raise SystemError("error return without exception set") from None
 
 
 def spec(name: str, config: dict[str, Any]) -> ModelSpec:
@@ -84,7 +105,8 @@ FAMILY = Family(
             spec("fault-print", {"print": True}), spec("fault-hang", {"hang_at_iter": 1}),
             spec("fault-hang-timed", {"hang_at_iter": 3}), spec("fault-hang-b2", {"hang_at_batch": 2}),
             spec("fault-hang-load", {"hang_at_load": True}),
-            spec("fault-ok", {})))
+            spec("fault-alloc-systemerror", {"alloc_mb": 300, "on_alloc_failure": "systemerror"}),
+            spec("fault-alloc-segv", {"alloc_mb": 300, "on_alloc_failure": "segv"}), spec("fault-ok", {})))
 
 
 def use(monkeypatch) -> dict[str, str]:

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import astuple
+from functools import partial
 from typing import Any, Protocol
 
 from segbench.bench.messages import (
@@ -41,7 +42,7 @@ from segbench.bench.messages import (
     limit_of,
     measured_already,
     stream_model,
-    timed_out_row,
+    stopped_row,
     unfinished_rows,
 )
 from segbench.bench.observer import Observer
@@ -67,19 +68,19 @@ class Launcher(Protocol):
 def measure_model(plan: Plan, model: str, sink: ResultsSink, observer: Observer, run_id: str,
                   attempt: Attempt) -> None:
     """One model's points, one worker (`attempt`) after another until each is measured or a row: a
-    point stopped by the time limit in its warm-up or timed phase is an `error` row and a fresh worker
-    goes on with the rest; a worker that dies, fails, or is stopped while loading leaves rows for what
-    it did not hand back."""
+    point stopped by the time limit in its warm-up or timed phase is an `error` row (one whose worker
+    died of a signal under the host RAM ceiling an `oom` row) and a fresh worker goes on with the rest;
+    a worker that dies, fails, or is stopped while loading leaves rows for what it did not hand back."""
     received = Received()
     while True:
         done = [astuple(p) for p in measured_already(plan, model, received.seen, None)] if received.seen else []
         how = attempt(received, done)
         received.raise_failure()
-        if received.timed_out is not None and received.phase in ("warm-up", "timed"):
-            row = timed_out_row(plan, model, received, run_id)
+        if (received.timed_out or received.out_of_ram) and received.phase in ("warm-up", "timed"):
+            row = stopped_row(plan, model, received, run_id)
             if row is not None:
                 observer.record(sink.write(row))
-                observer.note(f"{model}: {received.current[1]} {received.timed_out}; the worker was stopped")
+                observer.note(f"{model}: {received.current[1]}: {row.record.error}")
                 if left_to_measure(plan, model, received.seen, None):
                     received.restart()
                     continue  # a fresh worker for the model's remaining points
@@ -101,8 +102,7 @@ class InlineLauncher:
                               "from the main thread (use --launcher process)")
             for model in plan.models:
                 measure_model(plan, model, sink, observer, run_id,
-                              lambda received, done: self._attempt(plan, model, sink, observer, run_id, alarm,
-                                                                   received, done))
+                              partial(self._attempt, plan, model, sink, observer, run_id, alarm))
 
     @staticmethod
     def _attempt(plan: Plan, model: str, sink: ResultsSink, observer: Observer, run_id: str, alarm: PointAlarm,
@@ -123,8 +123,7 @@ class ProcessLauncher:
 
     def launch(self, plan: Plan, sink: ResultsSink, observer: Observer, run_id: str) -> None:
         for model in plan.models:
-            measure_model(plan, model, sink, observer, run_id,
-                          lambda received, done: self._attempt(plan, model, sink, observer, run_id, received, done))
+            measure_model(plan, model, sink, observer, run_id, partial(self._attempt, plan, model, sink, observer, run_id))
 
     @staticmethod
     def _attempt(plan: Plan, model: str, sink: ResultsSink, observer: Observer, run_id: str,
@@ -172,7 +171,14 @@ class ProcessLauncher:
             child.join()
         if received.timed_out is not None:
             return "was killed (time limit)"
-        return f"failed ({received.crash})" if received.crash is not None else _how(child.exitcode)
+        if received.crash is not None:
+            return f"failed ({received.crash})"
+        how = _how(child.exitcode)
+        if plan.max_ram_bytes and child.exitcode is not None and child.exitcode < 0 and not received.finished:
+            ceiling = f"{plan.max_ram_bytes / 2**20:.0f} MiB"
+            received.out_of_ram = (f"out of host memory under the --max-ram ceiling of {ceiling} (the worker "
+                                   f"process {how}: native code that did not check an allocation)")
+        return how
 
 
 def _how(exitcode: int | None) -> str:

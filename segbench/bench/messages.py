@@ -115,6 +115,8 @@ class Received:
         self.failure: tuple[type[SegbenchError], str] | None = None
         self.crash: str | None = None  # a Python error that ended the worker
         self.timed_out: str | None = None  # why the worker was stopped: its point passed the time limit
+        # Why it died of a signal under the host RAM ceiling: native code that did not check an allocation.
+        self.out_of_ram: str | None = None
 
     def overdue(self, limit_s: float | None) -> bool:
         """The current point (or load) has run past `limit_s`: say so in `timed_out` (the caller stops the worker)."""
@@ -194,16 +196,19 @@ def _row_context(plan: Plan, run_id: str, device: Any, environment: dict[str, An
     return Context(plan, device, environment, run_id, observer=None)  # type: ignore[arg-type]
 
 
-def timed_out_row(plan: Plan, model: str, received: Received, run_id: str) -> Measured | None:
-    """The `error` row of the point a stopped worker was measuring (None: it was between points, or
-    its record came back after all); the point's sweep is over (`TIMED_OUT`)."""
+def stopped_row(plan: Plan, model: str, received: Received, run_id: str) -> Measured | None:
+    """The row of the point a worker was measuring when it was stopped by the time limit (`error`) or
+    died under the host RAM ceiling (`oom`); None: it was between points, or its record came back
+    after all. The point's batch sweep is over, as after an OOM."""
     point = received.current[0]
-    if point is None or received.timed_out is None or point in received.seen:
+    why = received.out_of_ram or received.timed_out
+    if point is None or why is None or point in received.seen:
         return None
-    received.seen[point] = TIMED_OUT
+    status = "oom" if received.out_of_ram else "error"
+    received.seen[point] = status if status == "oom" else TIMED_OUT
     ctx = _row_context(plan, run_id, None, None)
-    return Measured(failed_record(ctx, model, point.workload, point.precision, point.batch_size, "error",
-                                  received.timed_out, point.execution))
+    return Measured(failed_record(ctx, model, point.workload, point.precision, point.batch_size, status, why,
+                                  point.execution))
 
 
 def unfinished_rows(plan: Plan, model: str, received: Received, how: str, run_id: str, *, device: Any = None,

@@ -292,7 +292,8 @@ _V1_FAMILY_OPTIONS = {"text": "person", "vos_optimized": False}
 def _family_options_of_v1(data: dict) -> dict:
     """A version-1 plan's `options.text` / `options.vos_optimized` as family options (defaults dropped)."""
     options = data.get("options")
-    if not isinstance(options, dict) or not any(k in options for k in _V1_FAMILY_OPTIONS):
+    if not isinstance(options, dict) or not any(k in options for k in _V1_FAMILY_OPTIONS) \
+            or not isinstance(data.get("family_options") or {}, dict):  # a wrong type: the schema says so
         return data
     given = dict(data.get("family_options") or {})
     for key, default in _V1_FAMILY_OPTIONS.items():

@@ -13,7 +13,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 PHASES = ("load", "warm-up", "timed")
 
@@ -67,14 +67,14 @@ class PointAlarm:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
-    """Raise `error()` if the block runs longer than `seconds` (main thread; elsewhere unlimited)."""
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimedOut if the block runs longer than `seconds` (main thread; elsewhere unlimited)."""
     if not can_alarm():
         yield
         return
 
     def fire(signum: int, frame: Any) -> None:
-        raise error()
+        raise TimedOut(f"timed out after {seconds:g} s")
 
     kept = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)

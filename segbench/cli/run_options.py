@@ -175,7 +175,7 @@ class _PlanDefaultOption(click.Option):
 
         default = Plan.__dataclass_fields__[self.plan_field].default
         record = super().get_help_record(ctx)
-        return record and (record[0], f"{record[1]}  [default: {default:g}]")
+        return record and (record[0], f"{record[1]}  [default: {'none' if default is None else f'{default:g}'}]")
 
 
 # `run`, `soak`, `tune`, `fleet`: how long one point may take; left off, the Plan's default applies.

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from segbench.bench.timeouts import TimedOut, time_limit
 from segbench.errors import InputError
 
 INSTALL_HINT = "pip install 'segbench[fleet]'"
@@ -24,6 +25,13 @@ ACCELERATOR_PREFIX = "accelerator_type:"
 # Variables a node's workers need to see the same registry as the driver (families added for a run).
 FORWARDED_ENV = ("SEGBENCH_FAMILIES", "SEGBENCH_PROFILES")
 CHECK_TIMEOUT_S = 120.0  # a node that cannot start a worker this long is not fit to measure on
+CONNECT_TIMEOUT_S = 5.0  # the address must accept a connection, and answer as gRPC, within this
+# Connecting once the address has answered (Ray retries a wrong one for minutes): a one-line error after this.
+INIT_TIMEOUT_S = 60.0
+# HTTP/2's client preface and an empty SETTINGS frame: a gRPC server (Ray's GCS, its client server)
+# answers with a SETTINGS frame of its own; anything else is not Ray.
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+SETTINGS_FRAME = 4
 
 
 def ray_module() -> Any:
@@ -77,8 +85,13 @@ def connected(address: str | None) -> Iterator[Any]:
     reachable(address or "auto")
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     try:
-        ray.init(address=address or "auto", runtime_env={"env_vars": env} if env else None,
-                 logging_level="ERROR", log_to_driver=False, configure_logging=True)
+        # A BaseException from the alarm: Ray's retry loops catch Exception.
+        with time_limit(INIT_TIMEOUT_S):
+            ray.init(address=address or "auto", runtime_env={"env_vars": env} if env else None,
+                     logging_level="ERROR", log_to_driver=False, configure_logging=True)
+    except TimedOut:
+        raise InputError(f"no Ray cluster answered at {address or 'auto'} within {INIT_TIMEOUT_S:.0f} s (is it the "
+                         "head's GCS port, 6379, or its client port, ray://HOST:10001?)") from None
     except ConnectionError as exc:
         raise InputError(f"no Ray cluster at {address or 'auto'} ({str(exc).splitlines()[0]}); start one with "
                          "`ray start --head` (and `ray start --address=HEAD:6379` on the other machines)") from None
@@ -90,18 +103,41 @@ def connected(address: str | None) -> Iterator[Any]:
         ray.shutdown()  # the driver leaves; the cluster keeps running
 
 
-def reachable(address: str, timeout_s: float = 5.0) -> None:
-    """HOST:PORT (or ray://HOST:PORT) answers, or one line: Ray itself retries a wrong address for minutes."""
+def reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """HOST:PORT (or ray://HOST:PORT) answers as a gRPC server does, within `timeout_s`, or one line:
+    Ray itself retries a wrong address (or a port that is not Ray's) for minutes."""
     if address == "auto":
         return  # Ray finds the local cluster (or $RAY_ADDRESS) itself and says at once when there is none
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise InputError(f"--address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as conn:
+            if os.environ.get("RAY_USE_TLS", "0") not in ("0", ""):
+                return  # a TLS cluster answers only after a handshake segbench does not make
+            conn.settimeout(timeout_s)
+            conn.sendall(HTTP2_PREFACE)
+            head = _read(conn, 9)
+    except TimeoutError:
+        raise InputError(f"{address} accepts connections but does not answer as Ray does within {timeout_s:g} s "
+                         "(is it the head's GCS port, 6379, or its client port, ray://HOST:10001?)") from None
     except OSError as exc:
         raise InputError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
                          "`ray start --head` there") from None
+    if len(head) < 9 or head[3] != SETTINGS_FRAME:
+        raise InputError(f"{address} answers, but not as Ray does (no gRPC): is it the head's GCS port, 6379, "
+                         "or its client port, ray://HOST:10001?")
+
+
+def _read(conn: socket.socket, size: int) -> bytes:
+    """Up to `size` bytes (fewer where the peer closes first)."""
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def live_nodes(ray: Any) -> list[Node]:

@@ -10,7 +10,10 @@ Faults: a task whose node dies (`NodeDiedError`) has its unfinished points measu
 another live node of the same kind (only those: Ray's own `max_retries` would measure the model's
 finished points again); with no such node, or on the second loss, they become `error`/`skipped`
 rows saying why. A worker that crashes on a live node is rows as in the process launcher (a model
-that segfaults would do so again elsewhere). Ctrl-C cancels every task (`ray.cancel`: the worker
+that segfaults would do so again elsewhere). A task whose point (or model load) runs past the plan's
+`point_timeout_s` is cancelled (`ray.cancel(force=True)` kills its worker): that point is an `error`
+row "timed out after N s (in the ... phase)", the model's other points on that kind `skipped` rows
+(the process launcher goes on with a fresh worker; here the task is the unit). Ctrl-C cancels every task (`ray.cancel`: the worker
 gets KeyboardInterrupt and hands back its interrupted point), keeps what came back, and a second
 Ctrl-C (or the grace period) force-kills them.
 """
@@ -22,7 +25,7 @@ from collections import deque
 from dataclasses import astuple, dataclass, field
 from typing import Any
 
-from segbench.bench.messages import Received, left_to_measure, unfinished_rows
+from segbench.bench.messages import Received, left_to_measure, limit_of, unfinished_rows
 from segbench.bench.observer import Observer
 from segbench.bench.plan import Plan, Point
 from segbench.bench.sink import ResultsSink
@@ -105,10 +108,14 @@ class RayLauncher:
                 jobs[job.key] = job
         pending = {job.ref: job for job in jobs.values()}
         watched = time.monotonic()
+        limit = limit_of(plan)
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
                 self._drain(jobs, sink, observer)
+                for ref, job in pending.items():
+                    if job.received.overdue(limit):  # its worker is killed; _ended writes the rows
+                        ray.cancel(ref, force=True)
                 for ref in ready:
                     job = pending.pop(ref)
                     retry = self._ended(job, plan, sink, observer)
@@ -173,12 +180,16 @@ class RayLauncher:
         try:
             ray.get(job.ref)
         except ray.exceptions.TaskCancelledError:
-            job.received.interrupted = True
-            return None
+            if job.received.timed_out is None:
+                job.received.interrupted = True
+                return None
         except ray.exceptions.RayError as exc:
             error = exc
         received = job.received
         job.over = True
+        if received.timed_out is not None:
+            self._rows(job, plan, sink, observer, "was cancelled (time limit)")
+            return None
         if received.interrupted:
             return None
         if error is None and received.finished and received.crash is None and received.failure is None:

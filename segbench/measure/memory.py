@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import psutil
 import torch
 
-from segbench.measure.oom import release_memory
+from segbench.measure.oom import is_oom, mark_oom, release_memory
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -98,6 +98,12 @@ def ram_ceiling(max_bytes: int | None) -> Iterator[None]:
 
     Uses RLIMIT_DATA, which Linux applies to private anonymous mappings (where torch's CPU tensors
     live); the limit allows the data segment to grow by what is left under the ceiling now.
+
+    Not every library says "out of memory" when an allocation fails: autograd raises SystemError
+    ("error return without exception set"), C++ code std::bad_alloc, some code a plain error. An
+    exception that leaves the block with (almost) no room under the limit is marked as the ceiling's
+    (`measure.oom.is_oom` then says so). Native code that does not check its allocations segfaults
+    instead; the process launcher records that death under a ceiling as `oom` too.
     """
     if not max_bytes:
         yield
@@ -114,5 +120,19 @@ def ram_ceiling(max_bytes: int | None) -> Iterator[None]:
     resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
     try:
         yield
+    except Exception as exc:
+        if not is_oom(exc) and (isinstance(exc, SystemError) or _room(limit) < CEILING_SLACK_BYTES):
+            mark_oom(exc)
+        raise
     finally:
         resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+# Room under the ceiling below which a failure is taken for the ceiling's: more than one step's small
+# allocations, less than any tensor a model fails to get.
+CEILING_SLACK_BYTES = 64 * 2**20
+
+
+def _room(limit: int) -> int:
+    data = _status_bytes("VmData")
+    return limit - data if data is not None else limit

@@ -15,11 +15,19 @@ _OOM_TEXT = (
     "mps backend out of memory",
     "alloc_failed",  # cuBLAS/cuDNN handles that cannot get memory (CUBLAS_STATUS_ALLOC_FAILED)
     "allocation_failed",
+    "bad_alloc",  # C++ code whose `new` failed (std::bad_alloc), under a host RAM ceiling
 )
+# Set on an exception raised while the host RAM ceiling had no room left (`measure.memory.ram_ceiling`):
+# whatever its type, it is the ceiling's allocation failure (autograd's SystemError, a library's own error).
+OOM_MARK = "segbench_out_of_host_ram"
+
+
+def mark_oom(exc: BaseException) -> None:
+    setattr(exc, OOM_MARK, True)
 
 
 def is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
+    if getattr(exc, OOM_MARK, False) or isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
         return True
     if isinstance(exc, RuntimeError):
         text = str(exc).lower()
@@ -30,7 +38,8 @@ def is_oom(exc: BaseException) -> bool:
 def describe_failure(exc: BaseException) -> str:
     """The one line a failed point records: the exception's type and the first line of its message."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+    described = f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+    return f"out of host memory under the --max-ram ceiling ({described})" if getattr(exc, OOM_MARK, False) else described
 
 
 def release_memory() -> None:

@@ -93,6 +93,9 @@ class Workload(ABC):
     # True for a step that needs autograd (a training step): the harness then runs it with gradients
     # on instead of under inference_mode.
     grad: bool = False
+    # Axes a plan may sweep on this workload (`segbench.bench.sweeps`): axis -> value -> the options it
+    # sets. The first value, "none", leaves the options as given. Tracking declares "offload".
+    sweeps: dict[str, dict[str, dict[str, Any]]] = {}
 
     def __init__(self, model: Model, device: torch.device, options: WorkloadOptions) -> None:
         self.model = model

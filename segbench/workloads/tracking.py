@@ -31,6 +31,15 @@ from segbench.workloads.base import Workload, WorkloadOptions, check_prompts_ins
 
 PROMPT_KINDS = ("point", "box")
 
+# Where a SAM-style video predictor keeps a clip (`run --offload`): the memory/speed trade of a small
+# GPU, swept as an axis. "video": the decoded frames in host RAM; "state": the memory bank.
+OFFLOADS: dict[str, dict[str, Any]] = {
+    "none": {},
+    "video": {"offload_video_to_cpu": True, "offload_state_to_cpu": False},
+    "state": {"offload_video_to_cpu": False, "offload_state_to_cpu": True},
+    "both": {"offload_video_to_cpu": True, "offload_state_to_cpu": True},
+}
+
 T = TypeVar("T")
 
 
@@ -102,6 +111,7 @@ class Tracking(Workload):
     purpose = "video"
     item_unit = "frame"
     num_maskmem: int = 7
+    sweeps = {"offload": OFFLOADS}
 
     def __init__(self, model, device: torch.device, options: WorkloadOptions) -> None:
         super().__init__(model, device, options)

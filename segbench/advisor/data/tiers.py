@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from segbench.advisor.data.catalog import CPU_WORDS, Catalog, CPUSpec, GPUSpec, load_catalog
+from segbench.advisor.data.catalog import CPU_WORDS, AmbiguousName, Catalog, CPUSpec, GPUSpec, load_catalog
 from segbench.advisor.data.sources import PriceInfo, Source, check_source, read_sources
 from segbench.errors import InputError
 from segbench.profiles import profile_path
@@ -155,6 +155,8 @@ def _resolve_overrides(overrides: Mapping[str, float], components: Mapping[str, 
             raise InputError(f"--price '{name}': name the CPU part to reprice ({cpu_keys})")
         try:
             found = catalog.match(str(name))
+        except AmbiguousName as exc:
+            raise InputError(f"--price '{name}': {exc}") from None  # one price, one card
         except InputError:
             found = None
         if found is not None and found.ambiguous:
