@@ -188,6 +188,8 @@ def _text(value: Any, rule: Rule, where: str, label: str) -> str:
         _fail(where, label, "text", value)
     if len(value) > MAX_TEXT:
         raise InputError(f"{where}: {label} is longer than {MAX_TEXT} characters")
+    if not value.isprintable():  # a newline in a name would split the one-line error that quotes it
+        raise InputError(f"{where}: {label} must be one line of printable text, got {shown(value)}")
     if rule.choices and value not in rule.choices:
         raise InputError(f"{where}: {label} must be one of {', '.join(rule.choices)}, got {shown(value)}")
     return value
@@ -211,9 +213,9 @@ def _sequence(value: Any, hint: Any, rule: Rule, where: str, label: str) -> Any:
             items = [_check(v, each, rule, where, label) for v in value]
         except _WrongType:  # name the list, as the user wrote it: "batch_sizes must be a list of integers"
             _fail(where, label, _describe(hint), value)
-    converted = tuple(items) if origin is tuple else items
-    same = type(value) is type(converted) and all(a is b for a, b in zip(items, value))
-    return value if same else converted
+    # Unchanged values keep their container (a WHD named tuple stays one); lists from a file become tuples.
+    same = isinstance(value, tuple if origin is tuple else list) and all(a is b for a, b in zip(items, value))
+    return value if same else (tuple(items) if origin is tuple else items)
 
 
 def _mapping(value: Any, args: tuple, rule: Rule, where: str, label: str) -> dict:
@@ -239,7 +241,8 @@ def _free(value: Any, where: str, label: str, depth: int) -> Any:
     if depth >= MAX_NESTING:
         raise InputError(f"{where}: {label} nests deeper than {MAX_NESTING} levels")
     if isinstance(value, (list, tuple)) and len(value) <= MAX_ITEMS:
-        return type(value)(_free(v, where, label, depth + 1) for v in value)
+        items = [_free(v, where, label, depth + 1) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, dict) and len(value) <= MAX_ITEMS and all(isinstance(k, str) for k in value):
         return {k: _free(v, where, f"{label}.{k}", depth + 1) for k, v in value.items()}
     _fail(where, label, "text, a number, or a short list or mapping of them", value)

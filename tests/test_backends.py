@@ -36,6 +36,33 @@ def test_compile_applies_to_eager_only_and_each_backend_runs_once():
     assert parse_execution("eager").is_reference and not parse_execution("openvino").is_reference
 
 
+def test_a_backend_is_one_descriptor_that_run_tune_and_check_read(monkeypatch):
+    from segbench.advisor.check import CheckRequest
+    from segbench.advisor.check import check as run_check
+    from segbench.backends import catalog
+    from segbench.backends.base import Backend, BackendUnavailable
+    from segbench.bench import tune as T
+
+    fake = Backend(name="fakert", help="a test runtime", precisions=("fp32",), devices=("cuda",), extra="fake",
+                   modules=("no_such_module_for_segbench",), runtime=lambda precision, device: None)
+    monkeypatch.setitem(catalog.BACKENDS, "fakert", fake)
+    assert executions_from(["off"], ["eager", "fakert"]) == ["eager", "fakert"]  # run's --backend
+    assert parse_execution("fakert").replaces_network
+    trials = {name: (precision, why) for name, precision, why in T._execution_trials(torch.device("cpu"), "bf16", False)}
+    assert trials["fakert"] == ("fp32", "the fakert backend runs on cuda here, not cpu")  # tune: not offered here
+    assert trials["onnxruntime"] == ("fp32", "")  # its one precision, not the fastest so far
+    net = torch.nn.Linear(2, 2)
+    owner = torch.nn.Module()
+    owner.net = net
+    slot = NetworkSlot(owner, "net", "net", "linear")
+    with pytest.raises(BackendUnavailable, match=r"pip install 'segbench\[fake\]'"):
+        fake.wrap(net, "m", slot, "fp32", torch.device("cuda"))
+    with pytest.raises(BackendUnavailable, match="fp32 graphs only"):
+        fake.wrap(net, "m", slot, "bf16", torch.device("cuda"))
+    with pytest.raises(InputError, match="--backend fakert runs fp32 graphs only"):  # check
+        run_check(CheckRequest(gpu="RTX 4090", model="sam2.1-tiny", workload="image", precision="bf16", backend="fakert"))
+
+
 @pytest.mark.parametrize("bad", [(["fast"], ["eager"]), (["off"], ["tensorrt"])])
 def test_unknown_axes_are_input_errors(bad):
     with pytest.raises(InputError):

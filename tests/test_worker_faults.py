@@ -78,6 +78,15 @@ def test_the_phase_a_point_timed_out_in_is_named_and_a_hung_load_skips_the_model
     assert got[3:] == [("fault-ok", "fp32", 1, "ok", None), ("fault-ok", "fp32", 2, "ok", None)]
 
 
+def test_run_point_timeout_turns_a_model_that_never_returns_into_an_error_row_and_runs_the_next(tmp_path, faults):
+    out = tmp_path / "r.jsonl"
+    got = segbench(["run", "-m", "fault-hang,fault-ok", *TOY_RUN, "--batch-sizes", "1", "--point-timeout", "2",
+                    "-o", str(out)], faults)
+    assert got.returncode == 1, got.stderr[-2000:]
+    assert rows(out) == [("fault-hang", "fp32", 1, "error", "timed out after 2 s (in the warm-up phase)"),
+                         ("fault-ok", "fp32", 1, "ok", None)]
+
+
 def test_inline_the_time_limit_stops_the_point_with_an_alarm(tmp_path, faults):
     out = tmp_path / "r.jsonl"
     execute(plan(["fault-hang-timed", "fault-hang-b2", "fault-ok"], launcher="inline", batch_sizes=[1, 2],

@@ -223,7 +223,8 @@ def unfinished_rows(plan: Plan, model: str, received: Received, how: str, run_id
     for p in left_to_measure(plan, model, received.seen, ctx.device):
         if p == point:
             status = "error"
-            error = received.timed_out or f"the worker process {how} while measuring {label}"
+            during = label if received.phase == "load" else f"measuring {label}"  # "loading X" / "measuring X b1"
+            error = received.timed_out or f"the worker process {how} while {during}"
             if received.timed_out and label:
                 error = f"{error}: {label}"
         else:

