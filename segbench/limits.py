@@ -53,9 +53,14 @@ MAX_TEXT = 4096  # characters of any one string (names, paths, a text prompt)
 MAX_PLAN_BYTES = 2**20  # a plan file; a larger one is not a plan someone wrote
 MAX_NESTING = 4  # levels of free-form values (a family's options, `extra`)
 
-# Re-exported so that every limit can be found here; the size parsers apply them to the user's text.
-__all__ = ["FRAME_SIDE", "MAX_VOLUME_VOXELS", "ROI_SIDE", "VOLUME_DEPTH", "VOLUME_PLANE_SIDE", "Rule",
-           "check_fields", "check_finite", "shown"]
+# FRAME_SIDE, VOLUME_PLANE_SIDE, VOLUME_DEPTH, MAX_VOLUME_VOXELS and ROI_SIDE are re-exported from
+# segbench.inputs.parsing (whose size parsers apply them to the user's text), so every limit is found here.
+__all__ = ["AUTO_MASKS", "BATCH_SIZE", "CLASSES", "FRAMES", "FRAME_SIDE", "MAX_BATCH_SIZES", "MAX_DEPTHS", "MAX_ITEMS",
+           "MAX_ITERS", "MAX_NAMES", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PROMPTS", "MAX_RAM_BYTES", "MAX_TEXT",
+           "MAX_VOLUME_VOXELS", "MIN_ITERS", "MIN_TIME_S", "OVERLAP", "POINTS_PER_BATCH", "POINTS_PER_SIDE",
+           "POINT_TIMEOUT_S", "PROMPT_COORDINATE", "RESOLUTION_SIDE", "ROI_SIDE", "SEED", "SOAK_MAX_TEMP_C",
+           "SOAK_MINUTES", "SOAK_WINDOW_S", "TELEMETRY_INTERVAL_S", "VOLUME_DEPTH", "VOLUME_PLANE_SIDE", "WARMUP",
+           "Rule", "check_fields", "check_finite", "shown"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -211,3 +211,13 @@ def test_aliases_are_refused_even_small(tmp_path):
     with pytest.raises(InputError, match="aliases"):
         Plan.load(path)
     assert yaml.safe_load(path.read_text())["models"] == ["sam2.1-tiny"]  # valid YAML, refused on purpose
+
+
+def test_save_plan_over_a_plan_needs_force_on_the_command_line(tmp_path, cli_runner):
+    path = str(tmp_path / "plan.yaml")
+    assert cli_runner.invoke(cli, ["run", "-m", "sam2.1-tiny", "--save-plan", path]).exit_code == 0
+    again = cli_runner.invoke(cli, ["run", "-m", "sam2.1-tiny", "--batch-sizes", "2", "--save-plan", path])
+    assert "--force" in one_line_error(again)
+    forced = cli_runner.invoke(cli, ["run", "-m", "sam2.1-tiny", "--batch-sizes", "2", "--save-plan", path, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert Plan.load(path).batch_sizes == [2]

@@ -156,8 +156,9 @@ class Plan:
         a hand-edited file's mistakes and impossible options alike, each one line naming the field."""
         L.check_fields(self, self.RULES, where)
         for name in ("models", "workloads", "precisions", "executions"):
-            if not all(getattr(self, name)):
-                raise InputError(f"{where}: {name} must be a non-empty list of names, got {L.shown(getattr(self, name))}")
+            names = getattr(self, name)
+            if not all(names):
+                raise InputError(f"{where}: {name} must be a non-empty list of names, got {L.shown(names)}")
         if len(set(self.batch_sizes)) != len(self.batch_sizes):
             raise InputError(f"{where}: batch_sizes lists a batch size twice: {L.shown(self.batch_sizes)}")
         from segbench.backends.execution import parse_execution

@@ -13,7 +13,6 @@ touch the next trial).
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -75,11 +74,9 @@ class Trial:
     @property
     def flags(self) -> list[str]:
         """The options as `segbench run` flags."""
-        from segbench.families.registry import declared_options
+        from segbench.families.registry import option_words
 
-        known = declared_options()
-        return [known[k].flag if known[k].kind == "flag" else f"{known[k].flag} {shlex.quote(str(v))}"
-                for k, v in self.options.items() if not (known[k].kind == "flag" and not v)]
+        return option_words(self.options)
 
     @property
     def per_item_s(self) -> float | None:

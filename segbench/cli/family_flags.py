@@ -4,7 +4,6 @@ its folder only. Discovering the families imports no model library, so `--help` 
 
 from __future__ import annotations
 
-import shlex
 from typing import Any, Callable
 
 import click
@@ -42,12 +41,3 @@ def with_family_flags(command):
     for option in reversed(family_flags()):
         command = option(command)
     return command
-
-
-def as_flags(options: dict[str, Any]) -> list[str]:
-    """Family option values as the command-line words that give them (for a `segbench run` line)."""
-    from segbench.families.registry import declared_options
-
-    known = declared_options()
-    return [known[k].flag if known[k].kind == "flag" else f"{known[k].flag} {shlex.quote(str(v))}"
-            for k, v in options.items() if not (known[k].kind == "flag" and not v)]

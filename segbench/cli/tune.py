@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from segbench.cli.family_flags import as_flags, given_family_options, with_family_flags
+from segbench.cli.family_flags import given_family_options, with_family_flags
 from segbench.cli.output import console, emit_json, err_console, fmt_seconds, sigterm_as_interrupt
 from segbench.cli.params import INT_LIST, MODEL_SIZE, SHARE, FiniteRange, parse_name_list
 from segbench.cli.plan_options import output_path, with_point_timeout
@@ -90,7 +90,9 @@ def _input_flags(kw: dict[str, Any]) -> str:
         given["model_size"] = f"{w}x{h}"
     parts = [f"{flag} {_text(given[name])}" for name, flag in _INPUT_FLAGS.items()
              if given.get(name) not in (None, "auto")]
-    return " ".join(parts + as_flags(given_family_options(kw)) + (["--quick"] if kw["quick"] else []))
+    from segbench.families.registry import option_words
+
+    return " ".join(parts + option_words(given_family_options(kw)) + (["--quick"] if kw["quick"] else []))
 
 
 def _text(value: Any) -> str:

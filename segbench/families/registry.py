@@ -13,6 +13,7 @@ import functools
 import importlib
 import os
 import pkgutil
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
@@ -174,6 +175,13 @@ def declared_options() -> dict[str, FamilyOption]:
             if (seen.kind, seen.default) != (option.kind, option.default):
                 raise InputError(f"family {family.name} declares option '{option.name}' unlike another family does")
     return out
+
+
+def option_words(given: dict[str, Any]) -> list[str]:
+    """Family option values as the command-line words that give them (for a `segbench run` line)."""
+    known = declared_options()
+    return [known[k].flag if known[k].kind == "flag" else f"{known[k].flag} {shlex.quote(str(v))}"
+            for k, v in given.items() if not (known[k].kind == "flag" and not v)]
 
 
 def check_family_options(models: Iterable[str | ModelSpec], workloads: Iterable[str], given: dict[str, Any]) -> None:

@@ -61,7 +61,9 @@ class WorkloadOptions:
         "frames": L.Rule(L.FRAMES), "prompt": L.Rule(choices=("point", "box")),
         "points": L.Rule(L.PROMPT_COORDINATE, items=L.MAX_PROMPTS),
         "boxes": L.Rule(L.PROMPT_COORDINATE, items=L.MAX_PROMPTS),
-        "volume": L.Rule((min(L.VOLUME_PLANE_SIDE[0], L.VOLUME_DEPTH[0]), max(L.VOLUME_PLANE_SIDE[1], L.VOLUME_DEPTH[1]))),
+        # Every side within the widest of the plane's and the depth's bounds; `check` narrows w and h.
+        "volume": L.Rule((min(L.VOLUME_PLANE_SIDE[0], L.VOLUME_DEPTH[0]),
+                          max(L.VOLUME_PLANE_SIDE[1], L.VOLUME_DEPTH[1]))),
         "roi": L.Rule(L.ROI_SIDE), "overlap": L.Rule(L.OVERLAP), "aggregate_on": L.Rule(choices=("device", "cpu")),
         "depths": L.Rule(L.VOLUME_DEPTH, items=L.MAX_DEPTHS), "seed": L.Rule(L.SEED),
     }
