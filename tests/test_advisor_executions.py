@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from segbench.advisor.data.executions import execution_ratios
 from segbench.advisor.model.executions import ratio_for, ratios_from_records
-from segbench.backends.execution import parse_execution
+from segbench.bench.sweeps import execution_record
 from segbench.cli import cli
 from segbench.records.store import append_records
 from tests.cli_checks import one_line_error
@@ -19,7 +19,7 @@ from tests.report_records import make_record
 
 def _rec(label: str, median_s: float, hardware: str = "box-a", created: str = "2026-12-01T10:00:00+00:00", **kw):
     r = make_record(median_s=median_s, hardware=hardware, created=created, **kw)
-    r.execution = parse_execution(label).to_dict()
+    r.execution = execution_record(label)
     return r
 
 

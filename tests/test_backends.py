@@ -48,7 +48,8 @@ def test_a_backend_is_one_descriptor_that_run_tune_and_check_read(monkeypatch):
     monkeypatch.setitem(catalog.BACKENDS, "fakert", fake)
     assert executions_from(["off"], ["eager", "fakert"]) == ["eager", "fakert"]  # run's --backend
     assert parse_execution("fakert").replaces_network
-    trials = {name: (precision, why) for name, precision, why in T._execution_trials(torch.device("cpu"), "bf16", False)}
+    trials = {name: (precision, why)
+              for name, precision, why in T._execution_trials(torch.device("cpu"), "bf16", False)}
     assert trials["fakert"] == ("fp32", "the fakert backend runs on cuda here, not cpu")  # tune: not offered here
     assert trials["onnxruntime"] == ("fp32", "")  # its one precision, not the fastest so far
     net = torch.nn.Linear(2, 2)
@@ -60,7 +61,8 @@ def test_a_backend_is_one_descriptor_that_run_tune_and_check_read(monkeypatch):
     with pytest.raises(BackendUnavailable, match="fp32 graphs only"):
         fake.wrap(net, "m", slot, "bf16", torch.device("cuda"))
     with pytest.raises(InputError, match="--backend fakert runs fp32 graphs only"):  # check
-        run_check(CheckRequest(gpu="RTX 4090", model="sam2.1-tiny", workload="image", precision="bf16", backend="fakert"))
+        run_check(CheckRequest(gpu="RTX 4090", model="sam2.1-tiny", workload="image", precision="bf16",
+                               backend="fakert"))
 
 
 @pytest.mark.parametrize("bad", [(["fast"], ["eager"]), (["off"], ["tensorrt"])])

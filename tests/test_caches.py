@@ -14,7 +14,6 @@ import torch
 from segbench.backends import catalog
 from segbench.backends import execution as E
 from segbench.backends.exported import export_onnx
-from segbench.backends.slot import NetworkSlot
 from segbench.bench import tune as T
 from segbench.bench.presets import make_plan
 from segbench.bench.runner import execute

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from segbench.backends.catalog import BACKENDS
-from segbench.backends.execution import Execution, executions_from, parse_execution
+from segbench.backends.execution import Execution, parse_execution
+from segbench.bench import sweeps as S
 from segbench.bench import tune as T
+from segbench.bench.plan import Plan, Point
 from segbench.bench.presets import make_plan
 from segbench.bench.runner import execute
 from segbench.errors import InputError
@@ -23,25 +25,71 @@ def _plan(model: str, workload: str = "image", **kw):
 # ------------------------------------------------------------------------------ labels
 
 
-def test_offload_is_part_of_the_label_and_round_trips():
-    labels = executions_from(["off"], ["eager", "official"], ["none", "both"])
+def test_offload_is_a_sweep_of_its_own_and_the_label_still_says_what_ran():
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(Execution)] == ["backend", "compile"]
+    plan = _plan("toy-v", "video", executions=["eager", "official"], sweeps={"offload": ["none", "both"]})
+    labels = plan.variants()
     assert labels == ["eager", "official", "eager+offload:both", "official+offload:both"]
     for label in labels:
-        assert parse_execution(label).label == label
-    assert parse_execution("eager+offload:video").offload_flags == (True, False)
-    assert not parse_execution("eager+offload:state").is_reference  # its break-even base is plain eager
+        assert S.label(*S.split(label)) == label
+    point = Point("m", "video", "fp32", 1, *S.split("eager+offload:video"))
+    assert point.execution == "eager" and point.sweeps == (("offload", "video"),)
+    assert point.label == "eager+offload:video"
+    assert S.execution_record("eager+offload:video") == {"label": "eager+offload:video", "backend": "eager",
+                                                         "compile": "off", "offload": "video"}
     assert not Execution(backend="official").replaces_network and Execution(compile="default").replaces_network
 
 
-@pytest.mark.parametrize("label", ["eager+offload:disk", "tensorrt", "eager+offload:none", "eager+offload:"])
-def test_unknown_or_second_spellings_of_executions_are_input_errors(label):
+@pytest.mark.parametrize("label", ["eager+offload:disk", "eager+offload:none", "eager+offload:", "eager+gpu:x"])
+def test_unknown_or_second_spellings_of_sweeps_are_input_errors(label):
     with pytest.raises(InputError):
-        parse_execution(label)
+        S.split(label)
+
+
+def test_an_unknown_execution_is_an_input_error():
+    with pytest.raises(InputError):
+        parse_execution("tensorrt")
+    with pytest.raises(InputError):
+        parse_execution("eager+offload:video")  # a sweep is not part of the execution
 
 
 def test_an_unknown_offload_on_the_command_line_is_an_input_error():
+    from click.testing import CliRunner
+
+    from segbench.cli import cli
+    from tests.cli_checks import one_line_error
+
+    result = CliRunner().invoke(cli, ["run", "-m", "sam2.1-tiny", "-w", "video", "--offload", "gpu",
+                                      "--save-plan", "x.yaml"])
+    assert "unknown --offload 'gpu'" in one_line_error(result)
+
+
+def test_a_plan_written_with_offload_in_its_labels_reads_as_the_sweep(tmp_path):
+    old = {"plan_version": 1, "models": ["toy-v"], "workloads": ["video"], "precisions": ["fp32"],
+           "batch_sizes": [1, 2], "device": "cpu",
+           "executions": ["eager", "official", "eager+offload:both", "official+offload:both"]}
+    plan = Plan.from_dict(old)
+    assert plan.executions == ["eager", "official"] and plan.sweeps == {"offload": ["none", "both"]}
+    assert plan.variants() == old["executions"]
+    only = Plan.from_dict({**old, "executions": ["eager+offload:video"]})
+    assert only.executions == ["eager"] and only.sweeps == {"offload": ["video"]}
+    saved = plan.save(tmp_path / "p.yaml")
+    assert Plan.load(saved) == plan
     with pytest.raises(InputError):
-        executions_from(["off"], ["eager"], ["gpu"])
+        Plan.from_dict({**old, "sweeps": {"offload": ["disk"]}})
+
+
+def test_the_sweep_gives_the_points_in_the_order_the_labels_did(tmp_path, monkeypatch):
+    toy.register(monkeypatch, **{"toy-v": {}})
+    plan = _plan("toy-v", "video", executions=["eager", "official", "compile"], batch_sizes=[1, 2],
+                 precisions=["fp32", "bf16"], sweeps={"offload": ["none", "video", "both"]})
+    labels = [(p.precision, p.batch_size, p.label) for p in plan.points()]
+    # As when offload was part of the labels: per precision, every (offload, execution), eager first.
+    shown = ["eager", "official", "compile", "eager+offload:video", "official+offload:video",
+             "compile+offload:video", "eager+offload:both", "official+offload:both", "compile+offload:both"]
+    assert labels == [(p, b, s) for p in ("fp32", "bf16") for s in shown for b in (1, 2)]
 
 
 def _saved_plan(tmp_path, *args: str) -> dict:
@@ -58,9 +106,10 @@ def _saved_plan(tmp_path, *args: str) -> dict:
 
 def test_the_old_offload_flags_become_the_axis_so_the_label_says_what_ran(tmp_path):
     plan = _saved_plan(tmp_path, "--offload-video-to-cpu", "--offload-state-to-cpu")
-    assert plan["executions"] == ["eager+offload:both"]
+    assert plan["executions"] == ["eager"] and plan["sweeps"] == {"offload": ["both"]}
     assert not plan["options"]["offload_video_to_cpu"] and not plan["options"]["offload_state_to_cpu"]
-    assert _saved_plan(tmp_path, "--offload", "none,state")["executions"] == ["eager", "eager+offload:state"]
+    assert _saved_plan(tmp_path, "--offload", "none,state")["sweeps"] == {"offload": ["none", "state"]}
+    assert _saved_plan(tmp_path)["sweeps"] == {}
 
 
 def test_the_old_offload_flags_and_the_axis_together_are_a_one_line_error():
@@ -105,14 +154,14 @@ def test_offload_points_see_their_flags_and_the_workload_gets_its_own_back(tmp_p
 
     monkeypatch.setattr(toy.ToyVideo, "prepare", spy)
     toy.register(monkeypatch, **{"toy-v": {}})
-    labels = executions_from(["off"], ["eager"], ["none", "video", "both"])
-    records = execute(_plan("toy-v", "video", executions=labels), tmp_path / "r.jsonl")
+    records = execute(_plan("toy-v", "video", sweeps={"offload": ["none", "video", "both"]}), tmp_path / "r.jsonl")
     assert [r.status for r in records] == ["ok"] * 3
     assert seen == [(False, False), (True, False), (True, True)]
     workload = served[-1]  # one workload object served all three points; its own options are back
     assert all(w is workload for w in served)
     assert (workload.options.offload_video_to_cpu, workload.options.offload_state_to_cpu) == (False, False)
     assert [r.execution["offload"] for r in records] == ["none", "video", "both"]
+    assert [r.execution_label for r in records] == ["eager", "eager+offload:video", "eager+offload:both"]
     assert len({r.match_key() for r in records}) == 3
 
 
@@ -184,3 +233,15 @@ def test_tune_on_a_clip_tries_sams_video_predictor_and_marks_what_it_cannot_chec
     assert verdicts[("vos_optimized", "eager", True)].startswith("unchecked")  # ...whose arithmetic is not checked
     assert result.best is result.baseline and not any(t.stage == "batch" for t in result.trials)
     assert "--vos-optimized" not in result.command("random")
+
+
+def test_tunes_command_for_an_offloaded_best_names_the_sweep():
+    from segbench.records.schema import Record
+
+    result = T.TuneResult("sam2.1-tiny", "video", T.Bound())
+    result.best = T.Trial("bf16", "eager+offload:video", 1, "offload")
+    assert T._axes("eager+offload:video") == {"executions": ["eager"], "sweeps": {"offload": ["video"]}}
+    assert "--offload video" in result.command("random") and "--backend" not in result.command("random")
+    record = Record(model="m", workload="video", precision="fp32", batch_size=1, device="cpu",
+                    execution=S.execution_record("eager+offload:state"))
+    assert T.Bound().admits(record)  # fp32 eager, offloaded: the reference's own arithmetic

@@ -207,10 +207,10 @@ def test_save_plan_into_a_read_only_folder_is_one_line(tmp_path, cli_runner):
 
 def test_aliases_are_refused_even_small(tmp_path):
     path = tmp_path / "plan.yaml"
-    path.write_text("names: &n [sam2.1-tiny]\nmodels: *n\n")
+    path.write_text(MODEL + "device: &d cpu\ncheckpoint: *d\n")
     with pytest.raises(InputError, match="aliases"):
         Plan.load(path)
-    assert yaml.safe_load(path.read_text())["models"] == ["sam2.1-tiny"]  # valid YAML, refused on purpose
+    assert yaml.safe_load(path.read_text())["checkpoint"] == "cpu"  # valid YAML, refused on purpose
 
 
 def test_save_plan_over_a_plan_needs_force_on_the_command_line(tmp_path, cli_runner):

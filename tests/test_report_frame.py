@@ -180,11 +180,11 @@ def test_video_plot_uses_source_resolution(drawn) -> None:
 
 
 def test_results_table_says_how_each_row_ran() -> None:
-    from segbench.backends.execution import parse_execution
+    from segbench.bench.sweeps import execution_record
 
     eager, exported, offloaded = make_record(), make_record(seed=1), make_record(seed=2, workload="video")
-    exported.execution = parse_execution("openvino").to_dict()
-    offloaded.execution = parse_execution("eager+offload:both").to_dict()
+    exported.execution = execution_record("openvino")
+    offloaded.execution = execution_record("eager+offload:both")
     table = results_table(records_frame([eager, exported, offloaded]))
     assert sorted(table["execution"]) == ["eager", "eager+offload:both", "openvino"]
 

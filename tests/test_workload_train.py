@@ -32,7 +32,7 @@ FAST = MeasureSettings(warmup=0, min_iters=2, min_time_s=0.0)
 # GPU); where the default is fp32 the plan measures it once.
 PRECISIONS = ("fp32", "auto")
 DEFAULT = default_precision(torch.device("cpu"))
-TRAINED = {"yolo11n-seg": ((64, 64), "adamw"), "maskrcnn-resnet50-fpn-v2": ((96,), "sgd"),
+TRAINED = {"yolo11n-seg": ((64, 64), "adamw"), "maskrcnn-resnet50-fpn-v2": ((96, 96), "sgd"),
            "sam2.1-tiny": ((128, 128), "adamw")}
 
 

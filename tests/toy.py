@@ -18,6 +18,7 @@ from segbench.cost.footprint import Footprint, Query
 from segbench.families.base import Family, FamilyOption, LoadedModel, LoadOptions, ModelSpec, Quality
 from segbench.families.registry import register as register_family
 from segbench.workloads.base import Workload
+from segbench.workloads.tracking import Tracking
 
 
 def build(spec: ModelSpec, resolution=None, purpose: str = "image") -> torch.nn.Module:
@@ -115,6 +116,7 @@ class ToyVideo(ToyWorkload):
     purpose = "video"
     item_unit = "frame"
     network = Workload.network  # like SAM 2.1's video predictor: no single network to replace or compare
+    sweeps = Tracking.sweeps  # offload, as every tracker
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "vos_optimized": self.model.options["vos_optimized"]}  # as SamTracking records it

@@ -19,12 +19,6 @@ from segbench.errors import InputError
 COMPILE_MODES = ("off", "default", "max-autotune")
 
 
-# Where SAM 2.1's video predictor keeps a clip (its init_state flags): the memory/speed trade of a
-# small GPU as one more swept axis. "video": the decoded frames in host RAM; "state": the memory bank.
-OFFLOADS = {"none": (False, False), "video": (True, False), "state": (False, True), "both": (True, True)}
-_OFFLOAD_TAG = "+offload:"
-
-
 def labels() -> tuple[str, ...]:
     """Every execution label, one spelling each."""
     return ("eager", "compile", "compile:max-autotune", *(n for n in catalog.names() if n != "eager"))
@@ -32,9 +26,11 @@ def labels() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Execution:
+    """How the workload runs: a backend, and a torch.compile mode for eager PyTorch. What a workload
+    sweeps on its own (a tracker's offload) is not part of it (`segbench.bench.sweeps`)."""
+
     backend: str = "eager"
     compile: str = "off"
-    offload: str = "none"
 
     @property
     def descriptor(self) -> Backend:
@@ -43,15 +39,13 @@ class Execution:
     @property
     def label(self) -> str:
         if self.compile != "off":
-            base = "compile" if self.compile == "default" else f"compile:{self.compile}"
-        else:
-            base = self.backend
-        return base if self.offload == "none" else f"{base}{_OFFLOAD_TAG}{self.offload}"
+            return "compile" if self.compile == "default" else f"compile:{self.compile}"
+        return self.backend
 
     @property
     def is_reference(self) -> bool:
-        """Eager PyTorch, uncompiled, nothing offloaded: what every other configuration is checked against (at fp32)."""
-        return self.backend == "eager" and self.compile == "off" and self.offload == "none"
+        """Eager PyTorch, uncompiled: what every other configuration is checked against (at fp32)."""
+        return self.backend == "eager" and self.compile == "off"
 
     @property
     def is_official(self) -> bool:
@@ -63,45 +57,30 @@ class Execution:
         """Compiled or exported: the workload's network slot holds something else during the point."""
         return self.compile != "off" or self.descriptor.replaces == "network"
 
-    @property
-    def offload_flags(self) -> tuple[bool, bool]:
-        """(offload_video_to_cpu, offload_state_to_cpu)."""
-        return OFFLOADS[self.offload]
-
     def to_dict(self) -> dict[str, str]:
-        return {"label": self.label, "backend": self.backend, "compile": self.compile, "offload": self.offload}
+        return {"label": self.label, "backend": self.backend, "compile": self.compile}
 
 
 def parse_execution(label: str) -> Execution:
-    base, tagged, offload = label.partition(_OFFLOAD_TAG)
-    if tagged and offload not in set(OFFLOADS) - {"none"}:  # one spelling per configuration: "eager", not "eager+offload:none"
-        raise InputError(f"unknown offload '{offload}' in '{label}': use {', '.join(o for o in OFFLOADS if o != 'none')}")
-    offload = offload or "none"
-    if base in ("compile", "compile:default"):
-        return Execution(compile="default", offload=offload)
-    if base == "compile:max-autotune":
-        return Execution(compile="max-autotune", offload=offload)
-    if base in catalog.BACKENDS:
-        return Execution(backend=base, offload=offload)
+    if label in ("compile", "compile:default"):
+        return Execution(compile="default")
+    if label == "compile:max-autotune":
+        return Execution(compile="max-autotune")
+    if label in catalog.BACKENDS:
+        return Execution(backend=label)
     raise InputError(f"unknown execution '{label}': use {', '.join(labels())}")
 
 
-def executions_from(compile_modes: list[str], backends: list[str], offloads: list[str] = ("none",)) -> list[str]:
-    """`--compile` x `--backend` x `--offload` as labels: compile applies to eager PyTorch only (an
-    exported graph is already compiled by its runtime), so the other backends run once each, uncompiled."""
+def executions_from(compile_modes: list[str], backends: list[str]) -> list[str]:
+    """`--compile` x `--backend` as labels: compile applies to eager PyTorch only (an exported graph is
+    already compiled by its runtime), so the other backends run once each, uncompiled."""
     for mode in compile_modes:
         if mode not in COMPILE_MODES:
             raise InputError(f"unknown --compile mode '{mode}': use {', '.join(COMPILE_MODES)}")
     for backend in backends:
         catalog.get(backend)
-    for offload in offloads:
-        if offload not in OFFLOADS:
-            raise InputError(f"unknown --offload '{offload}': use {', '.join(OFFLOADS)}")
-    out = []
-    for offload in offloads:
-        for backend in backends:
-            for mode in (compile_modes if backend == "eager" else ["off"]):
-                out.append(Execution(backend, mode, offload).label)
+    out = [Execution(backend, mode).label for backend in backends
+           for mode in (compile_modes if backend == "eager" else ["off"])]
     return list(dict.fromkeys(out))
 
 

@@ -166,19 +166,22 @@ class Received:
 
 
 def point_of(record: Record) -> Point:
-    return Point(record.model, record.workload, record.precision, int(record.batch_size), record.execution_label)
+    from segbench.bench.sweeps import split
+
+    return Point(record.model, record.workload, record.precision, int(record.batch_size),
+                 *split(record.execution_label))
 
 
 def _stopped(seen: dict[Point, str]) -> set[tuple[str, str, str]]:
     """Sweeps an OOM (or a time limit) ended: their larger batch sizes would not have been tried."""
-    return {(p.workload, p.precision, p.execution) for p, status in seen.items() if status in ("oom", TIMED_OUT)}
+    return {(p.workload, p.precision, p.label) for p, status in seen.items() if status in ("oom", TIMED_OUT)}
 
 
 def left_to_measure(plan: Plan, model: str, seen: dict[Point, str], device: Any) -> list[Point]:
     """The model's points on `device` that neither came back nor were ruled out by an OOM."""
     stopped = _stopped(seen)
     return [p for p in plan.points(device) if p.model == model and p not in seen
-            and (p.workload, p.precision, p.execution) not in stopped]
+            and (p.workload, p.precision, p.label) not in stopped]
 
 
 def measured_already(plan: Plan, model: str, seen: dict[Point, str], device: Any) -> list[Point]:
@@ -208,7 +211,7 @@ def stopped_row(plan: Plan, model: str, received: Received, run_id: str) -> Meas
     received.seen[point] = status if status == "oom" else TIMED_OUT
     ctx = _row_context(plan, run_id, None, None)
     return Measured(failed_record(ctx, model, point.workload, point.precision, point.batch_size, status, why,
-                                  point.execution))
+                                  point.label))
 
 
 def unfinished_rows(plan: Plan, model: str, received: Received, how: str, run_id: str, *, device: Any = None,
@@ -230,7 +233,7 @@ def unfinished_rows(plan: Plan, model: str, received: Received, how: str, run_id
         else:
             status, error = "skipped", f"not measured: the worker process {how}" + (f" at {label}" if label else "")
         rows.append(Measured(failed_record(ctx, model, p.workload, p.precision, p.batch_size, status, error,
-                                           p.execution)))
+                                           p.label)))
     return rows
 
 

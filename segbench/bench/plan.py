@@ -53,6 +53,17 @@ class Point:
     precision: str
     batch_size: int
     execution: str = "eager"  # a segbench.backends execution label
+    sweeps: tuple[tuple[str, str], ...] = ()  # the workload's swept values other than "none": (("offload", "video"),)
+
+    def __post_init__(self) -> None:  # tuples again after a trip through JSON (a message between processes)
+        object.__setattr__(self, "sweeps", tuple(tuple(v) for v in self.sweeps))
+
+    @property
+    def label(self) -> str:
+        """How the point ran, as records show it: "eager", "eager+offload:video"."""
+        from segbench.bench.sweeps import label
+
+        return label(self.execution, self.sweeps)
 
 
 @dataclass
@@ -63,6 +74,8 @@ class Plan:
     batch_sizes: list[int] = field(default_factory=lambda: [1])
     # How the networks run: "eager", "compile", "compile:max-autotune", "onnxruntime", "openvino".
     executions: list[str] = field(default_factory=lambda: ["eager"])
+    # What workloads sweep on their own (`Workload.sweeps`, segbench.bench.sweeps): {"offload": ["none", "video"]}.
+    sweeps: dict[str, list[str]] = field(default_factory=dict)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     weights: str = "auto"  # auto | pretrained | random
     checkpoint: str | None = None
@@ -104,6 +117,7 @@ class Plan:
     def points(self, device: Any = None) -> list[Point]:
         """Every (model, workload, precision, batch) the plan measures on `device` (resolved here when None),
         in the order they run. Workloads a model does not serve are left out."""
+        from segbench.bench.sweeps import split
         from segbench.families.registry import get_spec
         from segbench.measure.device import default_precision, resolve_device
 
@@ -114,9 +128,15 @@ class Plan:
             spec = get_spec(model)
             for workload in self.workloads:
                 if workload in spec.workloads:
-                    out.extend(Point(spec.name, workload, p, b, e) for p in dict.fromkeys(precisions)
-                               for e in eager_first(self.executions) for b in self.batch_sizes)
+                    out.extend(Point(spec.name, workload, p, b, *split(e)) for p in dict.fromkeys(precisions)
+                               for e in self.variants() for b in self.batch_sizes)
         return out
+
+    def variants(self) -> list[str]:
+        """The shown labels of executions x sweep values, in the order they run (plain eager first)."""
+        from segbench.bench.sweeps import variants
+
+        return variants(self.executions, self.sweeps)
 
     # -- serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +153,12 @@ class Plan:
         if version > PLAN_VERSION:
             raise InputError(f"{where}: plan_version {version} is newer than this segbench reads ({PLAN_VERSION})")
         data = _family_options_of_v1(data)
+        if "sweeps" not in data:  # written when offload was part of the execution labels ("eager+offload:video")
+            from segbench.bench.sweeps import migrate
+
+            executions, sweeps = migrate(data.get("executions"))
+            if sweeps:
+                data = {**data, "executions": executions, "sweeps": sweeps}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         _no_unknown(data, fields, where)
         if "models" not in data:
@@ -165,6 +191,9 @@ class Plan:
 
         for label in self.executions:
             parse_execution(label)
+        from segbench.bench.sweeps import check
+
+        check(self.sweeps)
         for p in self.precisions:
             if p not in PRECISIONS:
                 raise InputError(f"unknown precision '{p}': use {', '.join(PRECISIONS)}")

@@ -15,6 +15,7 @@ from segbench.backends.base import BackendUnavailable
 from segbench.backends.execution import Execution, installed, parse_execution
 from segbench.bench.observer import Observer
 from segbench.bench.plan import Plan, Point
+from segbench.bench.sweeps import Values, execution_record, label, split
 from segbench.errors import SegbenchError
 from segbench.families.base import LoadOptions
 from segbench.families.registry import get_spec, load_model
@@ -62,11 +63,11 @@ def failed_record(ctx: Context, model: str, workload: str, precision: str, batch
     return Record(model=model, workload=workload, precision=precision, batch_size=batch_size, device=str(ctx.device),
                   status=status, error=error, kind=plan.kind, weights=plan.weights,
                   model_family=get_spec(model).family, settings=plan.settings.to_dict(),
-                  execution=parse_execution(execution).to_dict(), environment=ctx.environment, run_id=ctx.run_id)
+                  execution=execution_record(execution, plan.sweeps), environment=ctx.environment, run_id=ctx.run_id)
 
 
 def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int,
-               execution: Execution = Execution()) -> Record:
+               execution: Execution = Execution(), values: Values = ()) -> Record:
     """A record for one point, with everything known before measuring."""
     model = workload.model
     return Record(
@@ -82,7 +83,7 @@ def new_record(ctx: Context, workload: Workload, precision: str, batch_size: int
         input=workload.input_info(),
         params=workload.params(),
         settings=workload.settings_for(ctx.plan.settings).to_dict(),
-        execution=execution.to_dict(),
+        execution=execution_record(label(execution.label, values), ctx.plan.sweeps),
         environment=ctx.environment,
         run_id=ctx.run_id,
     )
@@ -103,23 +104,25 @@ def load_for(ctx: Context, model_name: str, purpose: str):
 
 
 def measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int,
-                  execution_label: str = "eager") -> Measured:
+                  shown: str = "eager") -> Measured:
+    """One point; `shown`: its label as records show it, the execution and the swept values ("eager+offload:video")."""
+    execution_label, values = split(shown)
     execution = parse_execution(execution_label)
-    with _offloaded(workload, execution):
-        return _measure_point(ctx, workload, precision, batch_size, execution)
+    with _swept(workload, values):
+        return _measure_point(ctx, workload, precision, batch_size, execution, values)
 
 
 @contextlib.contextmanager
-def _offloaded(workload: Workload, execution: Execution) -> Any:
-    """The point's offload flags in the workload's options while it is measured (an axis of the sweep;
-    the workload serves the other points with its own). A workload they do not apply to is refused in
-    `_step`, as an error row."""
-    if execution.offload == "none":
+def _swept(workload: Workload, values: Values) -> Any:
+    """The options the point's swept values set (`Workload.sweeps`) in the workload's options while it
+    is measured; the workload serves the other points with its own. A value of an axis the workload
+    does not declare is refused in `_step`, as an error row."""
+    sets = {k: v for axis, value in values for k, v in workload.sweeps.get(axis, {}).get(value, {}).items()}
+    if not sets:
         yield
         return
-    video, state = execution.offload_flags
     kept = workload.options
-    workload.options = dataclasses.replace(kept, offload_video_to_cpu=video, offload_state_to_cpu=state)
+    workload.options = dataclasses.replace(kept, **sets)
     try:
         yield
     finally:
@@ -127,15 +130,15 @@ def _offloaded(workload: Workload, execution: Execution) -> Any:
 
 
 def _measure_point(ctx: Context, workload: Workload, precision: str, batch_size: int,
-                   execution: Execution) -> Measured:
+                   execution: Execution, values: Values = ()) -> Measured:
     plan, device = ctx.plan, ctx.device
-    record = new_record(ctx, workload, precision, batch_size, execution)
+    record = new_record(ctx, workload, precision, batch_size, execution, values)
     if execution.is_official and workload.official_loop:
         record.params.update(workload.official_params())
     settings = workload.settings_for(plan.settings)
-    shown = "" if execution.is_reference else f" {execution.label}"
+    shown = "" if execution.is_reference and not values else f" {record.execution_label}"
     ctx.observer.point_started(f"{record.model} {workload.name} {precision}{shown} b{batch_size}", settings.min_iters,
-                               Point(record.model, workload.name, precision, batch_size, execution.label))
+                               Point(record.model, workload.name, precision, batch_size, execution.label, values))
     measurement = Measurement()
     peak = PeakMemory(device)
     telemetry = sampler_for(device, plan.telemetry_interval_s) if plan.telemetry_interval_s else None
@@ -147,7 +150,7 @@ def _measure_point(ctx: Context, workload: Workload, precision: str, batch_size:
             with installed(execution, slot, record.model, workload.name, precision, device) as inst:
                 probe = Capture(slot) if slot is not None else None
                 try:
-                    step = _step(workload, batch_size, execution)
+                    step = _step(workload, batch_size, execution, values)
                     if probe is not None:
                         step = probe.first_step_only(step)
                     with telemetry or contextlib.nullcontext():
@@ -189,10 +192,11 @@ def _measure_point(ctx: Context, workload: Workload, precision: str, batch_size:
     return Measured(record, telemetry_of(record, telemetry, ctx.observer))
 
 
-def _step(workload: Workload, batch_size: int, execution: Execution) -> Any:
-    if execution.offload != "none" and workload.purpose != "video":
-        raise BackendUnavailable(f"{workload.model.spec.name} {workload.name}: --offload applies to SAM 2.1's "
-                                 "video predictor (video, and volume propagated as slices)")
+def _step(workload: Workload, batch_size: int, execution: Execution, values: Values = ()) -> Any:
+    for axis, _ in values:
+        if axis not in workload.sweeps:
+            raise BackendUnavailable(f"{workload.model.spec.name} {workload.name}: --{axis} applies to the workloads "
+                                     f"that sweep it (video trackers: video, and volume propagated as slices)")
     if not execution.is_official:
         return workload.prepare(batch_size)
     step = workload.official(batch_size)
@@ -227,7 +231,7 @@ def break_even(ctx: Context, record: Record, execution: Execution) -> None:
     key = (record.model, record.workload, record.precision, record.batch_size)
     if per_item is None:
         return
-    if execution.is_reference:
+    if execution.is_reference and record.execution_label == "eager":  # an offloaded eager point is not the base
         ctx.eager_per_item[key] = per_item
         return
     pay_back(record, per_item, ctx.eager_per_item.get(key))

@@ -11,6 +11,7 @@ from dataclasses import fields
 from typing import Any
 
 from segbench.bench.plan import Plan, SoakSettings
+from segbench.bench.sweeps import migrate
 from segbench.errors import InputError
 from segbench.measure.harness import MeasureSettings
 from segbench.workloads.base import WorkloadOptions
@@ -47,6 +48,7 @@ def make_plan(
     soak: SoakSettings | None = None,
     executions: Sequence[str] = ("eager",),
     family_options: dict[str, Any] | None = None,
+    sweeps: dict[str, Sequence[str]] | None = None,
 ) -> Plan:
     """A plan with every default filled in. `options` holds `WorkloadOptions` fields (inputs, frames,
     volume, points_per_side, ...), `family_options` the options families declare (`text`,
@@ -71,6 +73,7 @@ def make_plan(
         **given,
     }
     workloads = list(workloads) or ["image"]
+    executions, old_sweeps = migrate(list(executions))  # "eager+offload:video": the label a sweep used to be
     return Plan(
         models=list(models) or [default_model(workloads)],
         workloads=workloads,
@@ -93,7 +96,8 @@ def make_plan(
         kind="soak" if soak is not None else "run",
         soak=soak,
         launcher=launcher,
-        executions=list(executions) or ["eager"],
+        executions=executions or ["eager"],
+        sweeps={**old_sweeps, **{axis: list(values) for axis, values in (sweeps or {}).items()}},
         quick=quick,
         family_options={k: v for k, v in (family_options or {}).items() if v is not None},
     )

@@ -38,8 +38,9 @@ class Bound:
         if not f:  # fp32 eager PyTorch, the reference's own arithmetic (offloaded or not); a family option
             # that compiles (sam2's vos_optimized) changes the arithmetic, so it is not known faithful without a figure
             from segbench.backends.execution import parse_execution
+            from segbench.bench.sweeps import split
 
-            e = parse_execution(record.execution_label)
+            e = parse_execution(split(record.execution_label)[0])  # offloaded or not
             return (record.precision == "fp32" and (e.backend, e.compile) == ("eager", "off")
                     and not compiling_options_in(record))
         if f.get("rel_error") is None or f["rel_error"] > self.max_error:
@@ -127,14 +128,15 @@ class TuneResult:
         parts = ["segbench run", f"-m {self.model}", f"-w {self.workload}", f"--precision {b.precision}",
                  f"--batch-sizes {b.batch_size}", f"--weights {weights}"]
         from segbench.backends.execution import parse_execution
+        from segbench.bench.sweeps import split
 
-        e = parse_execution(b.execution)
+        label, values = split(b.execution)
+        e = parse_execution(label)
         if e.compile != "off":
             parts.append(f"--compile {e.compile}")
         elif e.backend != "eager":
             parts.append(f"--backend {e.backend}")
-        if e.offload != "none":
-            parts.append(f"--offload {e.offload}")
+        parts.extend(f"--{axis} {value}" for axis, value in values)
         parts.extend(b.flags)
         return " ".join(parts + ([inputs] if inputs else []))
 
@@ -183,7 +185,7 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
         if clock() > deadline:
             trial.verdict = "not tried"
             return trial
-        one = replace(plan, precisions=[precision], executions=[execution], batch_sizes=[batch],
+        one = replace(plan, precisions=[precision], **_axes(execution), batch_sizes=[batch],
                       family_options={**plan.family_options, **trial.options})
         from segbench.bench.runner import execute
 
@@ -234,6 +236,14 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
     if result.best is not None:
         result.best.verdict = "fastest"
     return result
+
+
+def _axes(shown: str) -> dict[str, Any]:
+    """A trial's label ("eager+offload:video") as the plan fields that run it."""
+    from segbench.bench.sweeps import split
+
+    execution, values = split(shown)
+    return {"executions": [execution], "sweeps": {axis: [value] for axis, value in values}}
 
 
 def _execution_trials(device: Any, fastest: str, compile_trials: bool) -> list[tuple[str, str, str]]:

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from segbench.bench.observer import Observer
-from segbench.bench.plan import Plan, Point, eager_first
+from segbench.bench.plan import Plan, Point
 from segbench.bench.point import Context, Measured, failed_record, load_for, measure_point, precisions
 from segbench.bench.soak import soak
+from segbench.bench.sweeps import split
 from segbench.bench.timeouts import TimedOut
 from segbench.errors import Interrupted, SegbenchError
 from segbench.families.registry import build_workload, get_spec, purpose_of
@@ -94,7 +95,7 @@ def run_model(plan: Plan, model_name: str, observer: Observer, run_id: str,
             for note in workload.notes:
                 observer.note(note)
             for precision in precisions(plan, device):
-                for execution in eager_first(plan.executions):
+                for execution in plan.variants():
                     yield from _sweep_batches(ctx, workload, precision, execution)
             workload = None  # its inputs and predictor state go before the next workload is built
         # Nothing may still point at the model, or the next one loads beside it on the device.
@@ -128,7 +129,7 @@ def _failed_setup(ctx: Context, model_name: str, workloads: list[str], failure: 
     release_memory()
     for workload in workloads:
         for precision in precisions(ctx.plan, ctx.device):
-            for execution in eager_first(ctx.plan.executions):
+            for execution in ctx.plan.variants():
                 yield Measured(failed_record(ctx, model_name, workload, precision, min(ctx.plan.batch_sizes), "oom",
                                              f"while {during}: {failure}", execution))
     ctx.observer.note(f"{model_name}: out of memory while {during}; skipped {', '.join(workloads)}")
@@ -146,7 +147,7 @@ def _sweep_batches(ctx: Context, workload: Workload, precision: str, execution: 
     largest_ok = None
     name = f"{workload.model.spec.name}/{workload.name}" + ("" if execution == "eager" else f"/{execution}")
     for batch_size in ctx.plan.batch_sizes:
-        if Point(workload.model.spec.name, workload.name, precision, batch_size, execution) in ctx.done:
+        if Point(workload.model.spec.name, workload.name, precision, batch_size, *split(execution)) in ctx.done:
             continue
         if not workload.supports_batch_size(batch_size):
             ctx.observer.note(f"{name}: batch size {batch_size} does not apply; skipped")

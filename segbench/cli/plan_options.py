@@ -97,8 +97,8 @@ def build_plan(kw: dict[str, Any]):
         launcher=kw.get("launcher", "process"),
         family_options=given_family_options(kw),
         executions=executions_from(parse_name_list([kw.get("compile_modes") or "off"]),
-                                   parse_name_list([kw.get("backends") or "eager"]),
-                                   offloads),
+                                   parse_name_list([kw.get("backends") or "eager"])),
+        sweeps={} if offloads == ["none"] else {"offload": offloads},
     )
     return with_point_timeout(plan, kw)
 
@@ -114,17 +114,20 @@ def offload_axis(kw: dict[str, Any]) -> tuple[list[str], tuple[bool, bool]]:
     """(the --offload axis, the flags left in the options). Where the command has the axis (run), the
     old --offload-video-to-cpu / --offload-state-to-cpu flags become its one value, so the record's
     label says what ran; soak keeps them as options."""
-    from segbench.backends.execution import OFFLOADS
+    from segbench.bench.sweeps import check
+    from segbench.workloads.tracking import OFFLOADS
 
     flags = (bool(kw["offload_video_to_cpu"]), bool(kw["offload_state_to_cpu"]))
     if "offloads" not in kw:
         return ["none"], flags
     axis = parse_name_list([kw.get("offloads") or "none"])
+    check({"offload": axis})
     if not any(flags):
         return axis, flags
     if axis != ["none"]:
         raise InputError("--offload-video-to-cpu / --offload-state-to-cpu set one setting: give it in --offload instead")
-    return [next(name for name, value in OFFLOADS.items() if value == flags)], (False, False)
+    given = {"offload_video_to_cpu": flags[0], "offload_state_to_cpu": flags[1]}
+    return [next(name for name, sets in OFFLOADS.items() if sets and sets == given)], (False, False)
 
 
 def optional(parser: Callable[[str], Any], text: str | None) -> Any:

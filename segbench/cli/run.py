@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from segbench.backends.catalog import help_text as backend_help
+from segbench.backends.catalog import names as backend_names
 from segbench.cli.list_models import list_models
 from segbench.cli.output import err_console, sigterm_as_interrupt
 from segbench.cli.params import BYTES, INT_LIST, FiniteRange
@@ -63,9 +65,8 @@ from segbench.errors import InputError
               help="torch.compile the network: off | default | max-autotune, or a comma list to sweep "
               "(compile time is recorded apart from the steady state).")
 @click.option("--backend", "backends", default="eager", show_default=True,
-              help="eager | official | onnxruntime | openvino, or a comma list: runs the image encoder / network as "
-              "an exported graph (export cached; its time and the break-even count recorded); official times the "
-              "model library's own README loop on the same inputs instead of segbench's step.")
+              help=f"{' | '.join(backend_names())}, or a comma list ({backend_help()}). An exported graph's "
+              "export is cached; its time and the break-even count are recorded.")
 @click.option("--offload", "offloads", default="none", show_default=True,
               help="video: none | video | state | both, or a comma list to sweep where SAM 2.1's video predictor "
               "keeps the frames and the memory bank (host RAM for small GPUs): the memory/speed trade as one table.")

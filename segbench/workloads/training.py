@@ -57,9 +57,18 @@ def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float, weigh
 def loss_scaler(device: torch.device) -> torch.amp.GradScaler | None:
     """A dynamic loss scaler under fp16 autocast, as AMP trains in fp16 (small gradients underflow
     fp16 without it); None otherwise: bf16 has fp32's exponent range and needs none."""
-    if torch.is_autocast_enabled(device.type) and torch.get_autocast_dtype(device.type) == torch.float16:
+    if _autocast_dtype(device.type) == torch.float16:
         return torch.amp.GradScaler(device.type)
     return None
+
+
+def _autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The dtype autocast computes in on this device type now; None where it is off."""
+    if hasattr(torch, "get_autocast_dtype"):  # torch 2.4+
+        return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
+    if device_type == "cpu":  # torch 2.3
+        return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+    return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
 
 
 def tensor_bytes(tensors: Any) -> int:

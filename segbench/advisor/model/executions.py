@@ -45,7 +45,7 @@ def ratios_from_records(records: Iterable[Record], source: str = "") -> list[Exe
     out = []
     for r, work, when in keyed:
         label = r.execution_label
-        if label in _SKIP or "+offload:" in label or work not in eager:
+        if label in _SKIP or "+" in label or work not in eager:  # "+offload:video": a swept option, not a backend
             continue
         base = _nearest(eager[work], when)
         one_off = (r.execution.get("one_off") or {}).get("seconds")
