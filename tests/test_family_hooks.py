@@ -67,3 +67,23 @@ def test_a_family_without_an_optional_hook_gets_its_default():
     cost = CostModel(bare)
     assert cost.extra(object()) == {} and cost.counted_extra(None, object()) == {}
     assert cost.extra_cached_sizes(object()) == [] and cost.host_transform() is None
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_no_workload_hides_a_hook_of_the_interface_behind_an_attribute(name):
+    """`self.network = model` once hid `Workload.network()`, so every point off fp32 failed: no workload
+    class assigns to an instance attribute named like a method of the interface."""
+    import ast
+    import textwrap
+
+    hooks = {n for n, v in vars(Workload).items() if callable(v) or isinstance(v, (classmethod, staticmethod))}
+    family = families()[name]
+    for workload in family.workloads:
+        for cls in family.workload_class(workload).__mro__:
+            if cls is Workload or not issubclass(cls, Workload):
+                continue
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+            assigned = {t.attr for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign))
+                        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"}
+            assert not assigned & hooks, f"{cls.__qualname__} assigns self.{sorted(assigned & hooks)[0]}"

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from segbench import limits as L
 from segbench.backends.catalog import predictable
 from segbench.cli.output import console, emit_json
 from segbench.cli.params import CLASSES_OPTION, FINITE, PRICE, job_options
@@ -103,7 +104,7 @@ def _print_lines(title: str, lines: list[str], style: str = "") -> None:
 @click.option("-w", "--workload", default=None,
               help=" | ".join(WORKLOAD_NAMES) + " (default: image, or the model's only workload).")
 @click.option("--resolution", default=None, help="Source images / video frames: 720p, 1080p, 4k or WxH.")
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True,
+@click.option("--batch-size", type=click.IntRange(*L.BATCH_SIZE), default=1, show_default=True,
               help="Images per batch; objects for video; windows per forward for volume.")
 @click.option("--precision", default="auto", show_default=True, help="fp32 | fp16 | bf16 | auto (what segbench run would use there).")
 @click.option("--volume", "volume_shape", default=None, help=f"volume: WxHxD (default {_FULL_VOLUME}).")
@@ -209,7 +210,7 @@ def _render_check(data: dict[str, Any]) -> None:
               help="What the segmentation answers: promptable (SAM-style), semantic, panoptic or instance "
                    "(default: promptable; semantic for volume).")
 @click.option("--precision", default="auto", show_default=True, help="fp32 | fp16 | bf16 | auto (per device).")
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True)
+@click.option("--batch-size", type=click.IntRange(*L.BATCH_SIZE), default=1, show_default=True)
 @click.option("--frames", type=click.IntRange(1, 1_000_000), default=None,
               help=f"video: clip length (default {FULL.frames}).")
 @click.option("--aggregate-on", type=click.Choice(["device", "cpu"]), default="device", show_default=True)

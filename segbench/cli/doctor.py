@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from segbench import limits as L
 from segbench.cli.output import console, emit_json, err_console
 from segbench.workload_catalog import FULL, WORKLOAD_NAMES
 
@@ -70,10 +71,10 @@ def render(findings: list[Finding], ctx: DoctorContext) -> None:
               show_default=True, help="Workload to check memory and precision for.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
               help="Precision you mean to run; auto is what `segbench run` picks for the device.")
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True,
+@click.option("--batch-size", type=click.IntRange(*L.BATCH_SIZE), default=1, show_default=True,
               help="Images per batch; objects for video; windows per forward for volume.")
 @click.option("--resolution", default=None, help="Source image/frame size: 480p | 720p | 1080p | WxH.")
-@click.option("--frames", type=click.IntRange(2, 100000), default=None,
+@click.option("--frames", type=click.IntRange(*L.FRAMES), default=None,
               help=f"video: clip length (default {FULL.frames}); video predictors keep every frame on the GPU.")
 @click.option("--volume", default=None,
               help=f"volume: the scan size WxHxD (default {'x'.join(map(str, FULL.volume))}).")

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import click
 
+from segbench import limits as L
 from segbench.advisor.data.tiers import parse_price
 from segbench.errors import InputError
 
@@ -27,7 +28,7 @@ _SIZE_UNITS = {
     "tb": 10**12,
     "tib": 2**40,
 }
-MAX_BATCH = 4096
+MAX_BATCH = L.BATCH_SIZE[1]
 
 
 def parse_int_list(text: str, what: str = "batch sizes", maximum: int = MAX_BATCH) -> list[int]:
@@ -167,7 +168,7 @@ BOX = Parsed(parse_box, "X0,Y0,X1,Y1")
 
 # --classes in run, check and recommend: one option, one range (a family may narrow it, with its own message).
 CLASSES_OPTION = click.option(
-    "--classes", type=click.IntRange(1, 10000), default=None,
+    "--classes", type=click.IntRange(*L.CLASSES), default=None,
     help="Output classes for models that have them (3D networks, Mask2Former, YOLO-seg, Mask R-CNN); default: each model's own "
          "(whole-body CT models label 105-117 structures).")
 

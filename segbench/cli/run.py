@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from segbench import limits as L
 from segbench.backends.catalog import help_text as backend_help
 from segbench.backends.catalog import names as backend_names
 from segbench.cli.list_models import list_models
@@ -28,19 +29,19 @@ from segbench.errors import InputError
 )
 @click.option(
     "--warmup",
-    type=click.IntRange(0, 1000),
+    type=click.IntRange(*L.WARMUP),
     default=None,
     help="Untimed iterations first (default 2: TorchScript transforms compile on their first two calls).",
 )
 @click.option(
     "--min-iters",
-    type=click.IntRange(1, 100000),
+    type=click.IntRange(*L.MIN_ITERS),
     default=None,
     help="At least this many timed iterations (default 5; quick 3).",
 )
 @click.option(
     "--min-time",
-    type=FiniteRange(0, 3600),
+    type=FiniteRange(*L.MIN_TIME_S),
     default=None,
     help="And at least this many timed seconds (default 3; quick 1).",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from segbench import limits as L
 from segbench.cli.family_flags import family_flags
 from segbench.cli.params import BOX, CLASSES_OPTION, MODEL_SIZE, POINT, FiniteRange
 from segbench.limits import POINT_TIMEOUT_S
@@ -64,11 +65,11 @@ SHARED_OPTIONS = [
         "--model-size", type=MODEL_SIZE, default=None, help="Model input size (N or WxH); default: the published size."
     ),
     click.option(
-        "--points-per-side", type=click.IntRange(1, 128), default=None, help="auto: point grid (default 32; quick 8)."
+        "--points-per-side", type=click.IntRange(*L.POINTS_PER_SIDE), default=None, help="auto: point grid (default 32; quick 8)."
     ),
     click.option(
         "--points-per-batch",
-        type=click.IntRange(1, 4096),
+        type=click.IntRange(*L.POINTS_PER_BATCH),
         default=64,
         show_default=True,
         help="auto: points per decoder batch.",
@@ -83,14 +84,14 @@ SHARED_OPTIONS = [
     ),
     click.option(
         "--auto-masks",
-        type=click.IntRange(1, 100000),
+        type=click.IntRange(*L.AUTO_MASKS),
         default=AUTO_MASKS,
         show_default=True,
         help="auto, relaxed: masks kept per image (default: SA-1B's ~100 per image).",
     ),
     click.option(
         "--frames",
-        type=click.IntRange(2, 100000),
+        type=click.IntRange(*L.FRAMES),
         default=None,
         help=f"video: synthetic clip length (default {FULL.frames}; quick {QUICK.frames}).",
     ),
@@ -129,7 +130,7 @@ SHARED_OPTIONS = [
     ),
     click.option("--roi", default=None, help="volume: sliding-window size WxHxD (default: the model's, 96x96x96)."),
     click.option(
-        "--overlap", type=FiniteRange(0, 0.95), default=0.25, show_default=True, help="volume: window overlap."
+        "--overlap", type=FiniteRange(*L.OVERLAP), default=0.25, show_default=True, help="volume: window overlap."
     ),
     click.option(
         "--aggregate-on",
@@ -140,7 +141,7 @@ SHARED_OPTIONS = [
     ),
     click.option(
         "--telemetry-interval",
-        type=FiniteRange(0, 60),
+        type=FiniteRange(0, L.TELEMETRY_INTERVAL_S[1]),
         default=0.1,
         show_default=True,
         help="Seconds between telemetry samples; 0 turns telemetry off.",

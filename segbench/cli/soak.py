@@ -7,6 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from segbench import limits as L
 from segbench.cli.output import console, emit_json, err_console, sigterm_as_interrupt
 from segbench.cli.params import FiniteRange
 from segbench.cli.plan_options import build_plan, hardware_label, output_path
@@ -19,7 +20,7 @@ from segbench.errors import InputError
 @shared_options
 @click.option(
     "--minutes",
-    type=FiniteRange(0.05, 24 * 60),
+    type=FiniteRange(*L.SOAK_MINUTES),
     default=10.0,
     show_default=True,
     help="How long to keep the load on.",
@@ -27,16 +28,16 @@ from segbench.errors import InputError
 @click.option(
     "--window",
     "window_s",
-    type=FiniteRange(0.5, 3600),
+    type=FiniteRange(*L.SOAK_WINDOW_S),
     default=None,
     help="Seconds per throughput window (default 30; --quick 5). The first window is warm-up.",
 )
 @click.option(
-    "--max-temp", type=FiniteRange(30, 120), default=None, help="Stop early when any sensor reaches this (C)."
+    "--max-temp", type=FiniteRange(*L.SOAK_MAX_TEMP_C), default=None, help="Stop early when any sensor reaches this (C)."
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, 4096),
+    type=click.IntRange(*L.BATCH_SIZE),
     default=1,
     show_default=True,
     help="Images per step (objects for video, windows for volume).",
