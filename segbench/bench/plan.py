@@ -153,12 +153,6 @@ class Plan:
         if version > PLAN_VERSION:
             raise InputError(f"{where}: plan_version {version} is newer than this segbench reads ({PLAN_VERSION})")
         data = _family_options_of_v1(data)
-        if "sweeps" not in data:  # written when offload was part of the execution labels ("eager+offload:video")
-            from segbench.bench.sweeps import migrate
-
-            executions, sweeps = migrate(data.get("executions"))
-            if sweeps:
-                data = {**data, "executions": executions, "sweeps": sweeps}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         _no_unknown(data, fields, where)
         if "models" not in data:
@@ -188,11 +182,12 @@ class Plan:
         if len(set(self.batch_sizes)) != len(self.batch_sizes):
             raise InputError(f"{where}: batch_sizes lists a batch size twice: {L.shown(self.batch_sizes)}")
         from segbench.backends.execution import parse_execution
+        from segbench.bench.sweeps import check, migrate
 
+        if not self.sweeps:  # written when offload was part of the execution labels ("eager+offload:video")
+            self.executions, self.sweeps = migrate(self.executions)
         for label in self.executions:
             parse_execution(label)
-        from segbench.bench.sweeps import check
-
         check(self.sweeps)
         for p in self.precisions:
             if p not in PRECISIONS:

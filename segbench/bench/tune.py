@@ -222,8 +222,8 @@ def tune(plan: Plan, output: str | Path, *, bound: Bound = Bound(), minutes: flo
             _pick(result, bound)
     option_trials(run, skipped, fastest_precision, model, workload, compile_trials)
     _pick(result, bound)
-    if facts["video"]:
-        _video_trials(run, skipped, fastest_precision, device, compile_trials)
+    if facts["sweeps"]:
+        _sweep_trials(run, skipped, fastest_precision, device, facts["sweeps"])
         _pick(result, bound)
     if result.best is not None and not facts["video"]:  # a clip's batch is its objects: the job, not a knob
         base = result.best
@@ -289,15 +289,19 @@ def option_trials(run: Callable[..., Trial], skipped: Callable[..., None], preci
                 run(precision, "eager", 1, option.name, options={option.name: value})
 
 
-def _video_trials(run: Callable[..., Trial], skipped: Callable[..., None], precision: str, device: Any,
-                  compile_trials: bool) -> None:
-    """Where the frames and memory bank live (on a GPU)."""
-    for offload in ("video", "state", "both"):
-        label = f"eager+offload:{offload}"
-        if device.type == "cuda":
-            run(precision, label, 1, "offload")
-        else:
-            skipped(precision, label, "offload", "not tried (on a CPU the frames and the bank are in host RAM anyway)")
+def _sweep_trials(run: Callable[..., Trial], skipped: Callable[..., None], precision: str, device: Any,
+                  sweeps: dict[str, Any]) -> None:
+    """Each value of the axes the workload declares (tracking: where the frames and memory bank live),
+    on a GPU: they move device memory to the host, which on a CPU is where it already is."""
+    from segbench.bench.sweeps import NONE, label
+
+    for axis, values in sweeps.items():
+        for value in (v for v in values if v != NONE):
+            shown = label("eager", ((axis, value),))
+            if device.type == "cuda":
+                run(precision, shown, 1, axis)
+            else:
+                skipped(precision, shown, axis, "not tried (on a CPU the device memory is host RAM already)")
 
 
 def _facts(model: str, workload: str) -> dict[str, bool]:
@@ -308,7 +312,8 @@ def _facts(model: str, workload: str) -> dict[str, bool]:
     cls = workload_class(workload, model)
     return {"official": bool(cls is not None and cls.official_loop and cls.official_same_work),
             "network": cls is None or cls.network is not Workload.network,
-            "video": cls is not None and cls.purpose == "video"}
+            "video": cls is not None and cls.purpose == "video",
+            "sweeps": dict(cls.sweeps) if cls is not None else {}}
 
 
 def _usable(device: Any, precision: str) -> bool:

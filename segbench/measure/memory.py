@@ -121,7 +121,10 @@ def ram_ceiling(max_bytes: int | None) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if not is_oom(exc) and (isinstance(exc, SystemError) or _room(limit) < CEILING_SLACK_BYTES):
+        # A host allocation that failed under the ceiling is the ceiling's, whatever its wording (a
+        # device's own out-of-memory is not).
+        on_device = "cuda" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError"
+        if not on_device and (is_oom(exc) or isinstance(exc, SystemError) or _room(limit) < CEILING_SLACK_BYTES):
             mark_oom(exc)
         raise
     finally:
