@@ -197,8 +197,9 @@ def check_family_options(models: Iterable[str | ModelSpec], workloads: Iterable[
         owners = [s for s in specs if family_of(s).option(name) is not None]
         if not owners:
             declaring = [f.name for f in families().values() if f.option(name) is not None]
+            names = [s.name for s in specs]
             raise InputError(f"{option.flag} is an option of the {', '.join(declaring)} model family; "
-                             f"{', '.join(s.name for s in specs)} do(es) not take it")
+                             f"{', '.join(names)} {'does' if len(names) == 1 else 'do'} not take it")
         usable = [w for w in workloads if any(w in s.workloads for s in owners) and w in option.workloads]
         if not usable:
             raise InputError(f"{option.flag} applies to the {' and '.join(option.workloads)} workload(s) of "
