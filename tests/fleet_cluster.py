@@ -46,6 +46,8 @@ def cluster():
     if not only_loopback():
         pytest.fail("run inside a network namespace with only lo (tests/test_fleet.py does)")
     temp = os.environ.get("SEGBENCH_RAY_TEMP") or tempfile.mkdtemp(prefix="sbray-")
+    # Ray notes the cluster's address in /tmp/ray whatever temp_dir says, and fails where that folder is missing.
+    os.makedirs(os.path.join(tempfile.gettempdir(), "ray"), exist_ok=True)
     head = {"num_cpus": 1, "resources": {"kind:A": 1}, "object_store_memory": STORE, "include_dashboard": False,
             "temp_dir": temp}
     c = Cluster(initialize_head=True, head_node_args=head)
