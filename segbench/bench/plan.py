@@ -223,11 +223,6 @@ class Plan:
         return cls.from_dict(_read_plan_data(path), str(path))
 
 
-def eager_first(executions: list[str]) -> list[str]:
-    """The order executions run in: eager first, since the others' break-even is counted against it."""
-    return sorted(dict.fromkeys(executions), key=lambda label: label != "eager")
-
-
 def validate(plan: Plan) -> Any:
     """Every name and number checked, and the user's inputs read once, before any model loads.
     Returns the device the plan runs on here."""

@@ -85,8 +85,6 @@ class FamilyOption:
 
     def check(self, value: Any) -> Any:
         """`value` as this option holds it, or the one-line error."""
-        from segbench.errors import InputError
-
         types = {"flag": bool, "text": str, "int": int, "float": (int, float), "choice": str}
         if not isinstance(value, types[self.kind]) or (self.kind in ("int", "float") and isinstance(value, bool)):
             raise InputError(f"{self.flag} takes a {self.kind} value, got {value!r}")
@@ -179,14 +177,6 @@ class Family:
 
     def option(self, name: str) -> FamilyOption | None:
         return next((o for o in self.options if o.name == name), None)
-
-
-def option_value(options: Mapping[str, Any], family: Family, name: str) -> Any:
-    """A family option's value: as given in `options`, else the family's default."""
-    declared = family.option(name)
-    if declared is None:
-        raise KeyError(f"family {family.name} declares no option '{name}'")
-    return options.get(name, declared.default)
 
 
 # ------------------------------------------------------------------------------------ the hooks

@@ -70,7 +70,7 @@ def _discovered() -> dict[str, Family]:
     for name in filter(None, (n.strip() for n in os.environ.get(FAMILIES_ENV, "").split(","))):
         target = name if ":" in name else f"{name}:FAMILY"
         where = f"${FAMILIES_ENV} {target}"
-        _add(found, sources, _plugin(functools.partial(load_attribute, target), where), where)
+        _add(found, sources, _plugin(partial(load_attribute, target), where), where)
     return found
 
 
